@@ -1,0 +1,2 @@
+//! A seccomp cBPF filter compiler (to be completed).
+#![forbid(unsafe_code)]

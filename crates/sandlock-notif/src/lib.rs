@@ -1,0 +1,2 @@
+//! The seccomp user-notification reactor (to be completed).
+#![forbid(unsafe_code)]

@@ -1,0 +1,1 @@
+//! Kernel feature probing (to be completed).

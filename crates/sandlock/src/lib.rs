@@ -1,0 +1,2 @@
+//! sandlock: the facade (to be completed).
+#![forbid(unsafe_code)]

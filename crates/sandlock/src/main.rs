@@ -1,0 +1,4 @@
+//! The `sandlock` command line (to be completed).
+#![forbid(unsafe_code)]
+
+fn main() {}
