@@ -1,4 +1,78 @@
-//! `cargo xtask`: the workspace's task runner (to be completed).
+//! `cargo xtask`: the workspace's only task runner (see `.cargo/config.toml`).
+//!
+//! - `cargo xtask ci`: everything CI checks: `cargo fmt --check`, clippy with `-D warnings`,
+//!   the test suite (as the invoking user and, when that is root, again as an unprivileged
+//!   user), and `cargo doc` with warnings denied.
+//! - `cargo xtask bench`: the benchmarks (see `bench.rs`).
 #![forbid(unsafe_code)]
 
-fn main() {}
+use std::env;
+use std::process::{Command, ExitCode};
+
+mod bench;
+mod unprivileged;
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  ci      fmt --check, clippy -D warnings, tests, doc (what .ci/run runs)
+  bench   benchmarks: startup and the notification round trip
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("bench") => bench::run(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// An error of a task: what failed, in words.
+pub(crate) type TaskResult = Result<(), String>;
+
+/// Runs `cargo ARGS…` in the workspace root, failing on a non-zero exit.
+pub(crate) fn cargo(args: &[&str], envs: &[(&str, &str)]) -> TaskResult {
+    eprintln!("$ cargo {}", args.join(" "));
+    let status = cargo_command()
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(workspace_root())
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("`cargo {}` failed: {status}", args.join(" "))) }
+}
+
+/// A `cargo` command: the one that runs xtask, so the toolchain is the same.
+pub(crate) fn cargo_command() -> Command {
+    Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+}
+
+pub(crate) fn workspace_root() -> std::path::PathBuf {
+    // xtask lives in <root>/xtask.
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask has a parent").to_owned()
+}
+
+fn ci() -> TaskResult {
+    cargo(&["fmt", "--all", "--check"], &[])?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
+    cargo(&["test", "--workspace"], &[])?;
+    unprivileged::run_tests()?;
+    cargo(&["doc", "--workspace", "--no-deps"], &[("RUSTDOCFLAGS", "-D warnings")])?;
+    Ok(())
+}
