@@ -32,9 +32,12 @@ mod errno;
 pub mod features;
 pub mod flags;
 pub mod pidfd;
+pub mod poll;
 pub mod process;
+pub mod sched;
 pub mod scm;
 pub mod seccomp;
+pub mod spawn;
 pub mod structs;
 pub mod syscalls;
 
