@@ -1,0 +1,467 @@
+//! Fork, confine and exec a child: the only code that runs between fork and exec.
+//!
+//! Everything the child needs is prepared by the caller before [`spawn`] forks: the executable's
+//! path, argv and environment as C strings ([`CStringArray`]), the Landlock ruleset fd and the
+//! compiled seccomp program. In the child, this module makes only async-signal-safe system
+//! calls and **never allocates**, so it is safe even when the parent has other threads (a
+//! lock held by another thread at fork time, such as malloc's, is never touched).
+//!
+//! The child reports back over a `SOCK_SEQPACKET` socket pair: the seccomp listener fd (sent with
+//! `SCM_RIGHTS`) once the filter is installed, or the step that failed with its errno. The
+//! child's end is close-on-exec, so end-of-file after the listener means the exec succeeded.
+
+use std::ffi::{CStr, CString, c_char};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+
+use crate::Errno;
+use crate::flags::FilterFlags;
+use crate::pidfd::PidFd;
+use crate::seccomp::NotifFd;
+use crate::structs::SockFilter;
+
+/// A NULL-terminated array of C strings, as `execve` wants for argv and envp.
+#[derive(Debug)]
+pub struct CStringArray {
+    strings: Vec<CString>,
+    ptrs: Vec<*const c_char>,
+}
+
+impl CStringArray {
+    /// Builds the array (allocates: do it before fork).
+    pub fn new(strings: Vec<CString>) -> CStringArray {
+        let mut ptrs: Vec<*const c_char> = strings.iter().map(|s| s.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
+        CStringArray { strings, ptrs }
+    }
+
+    /// The strings, without the terminating NULL.
+    pub fn strings(&self) -> &[CString] {
+        &self.strings
+    }
+
+    fn as_ptr(&self) -> *const *const c_char {
+        self.ptrs.as_ptr()
+    }
+}
+
+/// A step of the child's set-up, named in errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+#[repr(u8)]
+pub enum SpawnStep {
+    /// `fork()` itself (in the parent).
+    Fork = 1,
+    /// `setpgid(0, 0)`: a process group of its own.
+    ProcessGroup,
+    /// `tcsetpgrp`: taking the terminal's foreground.
+    Terminal,
+    /// Resetting signal dispositions and the signal mask.
+    Signals,
+    /// `prctl(PR_SET_PDEATHSIG)`.
+    ParentDeathSignal,
+    /// `prctl(PR_SET_CHILD_SUBREAPER)`.
+    Subreaper,
+    /// `dup2` of stdin, stdout and stderr.
+    Stdio,
+    /// `chdir` to the working directory.
+    Chdir,
+    /// `prctl(PR_SET_NO_NEW_PRIVS)`.
+    NoNewPrivs,
+    /// `landlock_restrict_self`.
+    Landlock,
+    /// `seccomp(SECCOMP_SET_MODE_FILTER)`.
+    Seccomp,
+    /// Sending the listener to the parent.
+    SendListener,
+    /// `close_range` of inherited fds.
+    CloseFds,
+    /// `execve`.
+    Exec,
+}
+
+impl SpawnStep {
+    fn from_u8(v: u8) -> Option<SpawnStep> {
+        use SpawnStep::*;
+        [
+            Fork,
+            ProcessGroup,
+            Terminal,
+            Signals,
+            ParentDeathSignal,
+            Subreaper,
+            Stdio,
+            Chdir,
+            NoNewPrivs,
+            Landlock,
+            Seccomp,
+            SendListener,
+            CloseFds,
+            Exec,
+        ]
+        .into_iter()
+        .find(|s| *s as u8 == v)
+    }
+
+    /// What the step does, in words, for error messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SpawnStep::Fork => "fork",
+            SpawnStep::ProcessGroup => "create a process group",
+            SpawnStep::Terminal => "take the terminal's foreground",
+            SpawnStep::Signals => "reset signal handling",
+            SpawnStep::ParentDeathSignal => "set the parent-death signal",
+            SpawnStep::Subreaper => "become a child subreaper",
+            SpawnStep::Stdio => "set up stdin, stdout and stderr",
+            SpawnStep::Chdir => "change to the working directory",
+            SpawnStep::NoNewPrivs => "set no_new_privs",
+            SpawnStep::Landlock => "enforce the Landlock ruleset",
+            SpawnStep::Seccomp => "install the seccomp filter",
+            SpawnStep::SendListener => "send the seccomp listener to the supervisor",
+            SpawnStep::CloseFds => "close inherited file descriptors",
+            SpawnStep::Exec => "execute the command",
+        }
+    }
+}
+
+/// A failed step of the child's set-up and its errno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpawnError {
+    /// The step that failed.
+    pub step: SpawnStep,
+    /// Its errno.
+    pub errno: Errno,
+}
+
+impl std::fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot {}: {}", self.step.describe(), self.errno)
+    }
+}
+
+impl std::error::Error for SpawnError {}
+
+/// Everything the child does between fork and exec, prepared by the caller.
+#[derive(Debug)]
+pub struct ChildSetup<'a> {
+    /// The executable, already resolved to a path.
+    pub path: &'a CStr,
+    /// argv, including argv\[0\].
+    pub argv: &'a CStringArray,
+    /// The complete environment.
+    pub envp: &'a CStringArray,
+    /// Working directory to change to, if any.
+    pub cwd: Option<&'a CStr>,
+    /// Fds to install as stdin, stdout and stderr (`None` keeps the inherited one).
+    pub stdio: [Option<BorrowedFd<'a>>; 3],
+    /// Put the child in a process group of its own.
+    pub new_process_group: bool,
+    /// Make the child's process group the foreground of this terminal (needs
+    /// `new_process_group`).
+    pub foreground_terminal: Option<BorrowedFd<'a>>,
+    /// Signal to receive when the parent thread dies.
+    pub parent_death_signal: Option<i32>,
+    /// Make the child a subreaper, so its orphaned descendants stay below it.
+    pub child_subreaper: bool,
+    /// Landlock ruleset to enforce with `landlock_restrict_self`.
+    pub landlock_ruleset: Option<BorrowedFd<'a>>,
+    /// The seccomp program to install, if any.
+    pub filter: Option<&'a [SockFilter]>,
+    /// Flags for the filter. With [`FilterFlags::NEW_LISTENER`] the listener is sent to the
+    /// parent.
+    pub filter_flags: FilterFlags,
+    /// When the kernel refuses a second listener in the filter chain (`EBUSY`, as when
+    /// sandlock runs inside another supervised sandbox), install the filter without one:
+    /// notified calls then fail with `ENOSYS` rather than run unchecked.
+    pub listener_optional: bool,
+}
+
+/// A child that passed its set-up and exec'd.
+#[derive(Debug)]
+pub struct Spawned {
+    /// Its pid.
+    pub pid: libc::pid_t,
+    /// A pidfd for it.
+    pub pidfd: PidFd,
+    /// The seccomp listener, when one was asked for and granted.
+    pub listener: Option<NotifFd>,
+}
+
+/// Message kinds on the report socket.
+const MSG_LISTENER: u8 = 1;
+const MSG_NO_LISTENER: u8 = 2;
+const MSG_FAILED: u8 = 3;
+
+const LANDLOCK_RESTRICT_SELF: libc::c_long = libc::SYS_landlock_restrict_self;
+
+/// Forks a child, confines it as `setup` says and execs it.
+///
+/// Returns once the exec has succeeded, with the child's pidfd and its seccomp listener, or
+/// with the step that failed (the child is reaped then).
+pub fn spawn(setup: &ChildSetup<'_>) -> Result<Spawned, SpawnError> {
+    let fail = |step, errno| SpawnError { step, errno };
+    let (parent_sock, child_sock) =
+        crate::scm::seqpacket_pair().map_err(|e| fail(SpawnStep::Fork, e))?;
+    let parent_pid = std::process::id() as libc::pid_t;
+
+    // SAFETY: the child branch only runs `child_main`, which makes async-signal-safe calls on
+    // data prepared before the fork and never returns (it execs or `_exit`s).
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        child_main(setup, child_sock.as_fd(), parent_pid);
+    }
+    if pid < 0 {
+        return Err(fail(SpawnStep::Fork, Errno::last()));
+    }
+    drop(child_sock);
+    // Our unreaped child's pid cannot be reused, so this pidfd is for the right process.
+    let pidfd = match PidFd::open(pid, 0) {
+        Ok(p) => p,
+        Err(e) => {
+            kill_and_reap(pid);
+            return Err(fail(SpawnStep::Fork, e));
+        }
+    };
+
+    let mut listener = None;
+    loop {
+        let mut msg = [0u8; 8];
+        let (n, fd) = match crate::scm::recv_with_fd(&parent_sock, &mut msg) {
+            Ok(r) => r,
+            Err(e) => {
+                kill_and_reap(pid);
+                return Err(fail(SpawnStep::SendListener, e));
+            }
+        };
+        if n == 0 {
+            // End of file: the child's end was closed by a successful exec.
+            return Ok(Spawned { pid, pidfd, listener });
+        }
+        match (msg[0], fd) {
+            (MSG_LISTENER, Some(fd)) => listener = Some(NotifFd::new(fd)),
+            (MSG_NO_LISTENER, None) => {}
+            (MSG_FAILED, _) => {
+                let step = SpawnStep::from_u8(msg[1]).unwrap_or(SpawnStep::Exec);
+                let errno = Errno::from_raw(i32::from_ne_bytes([msg[4], msg[5], msg[6], msg[7]]));
+                kill_and_reap(pid);
+                return Err(fail(step, errno));
+            }
+            _ => {
+                kill_and_reap(pid);
+                return Err(fail(SpawnStep::SendListener, Errno::from_raw(libc::EPROTO)));
+            }
+        }
+    }
+}
+
+fn kill_and_reap(pid: libc::pid_t) {
+    // SAFETY: kill and waitpid take integers; `pid` is our own unreaped child.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        libc::waitpid(pid, std::ptr::null_mut(), 0);
+    }
+}
+
+/// Reports a failed step to the parent and exits. Async-signal-safe.
+fn child_fail(sock: BorrowedFd<'_>, step: SpawnStep, errno: Errno) -> ! {
+    let e = errno.raw().to_ne_bytes();
+    let msg = [MSG_FAILED, step as u8, 0, 0, e[0], e[1], e[2], e[3]];
+    let _ = crate::scm::send_with_fd(sock, &msg, None::<BorrowedFd<'_>>);
+    // SAFETY: _exit is async-signal-safe and does not run atexit handlers.
+    unsafe { libc::_exit(127) }
+}
+
+fn check(ret: libc::c_int) -> Result<(), Errno> {
+    if ret < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// The child's side. Only async-signal-safe calls; no allocation; never returns.
+fn child_main(setup: &ChildSetup<'_>, sock: BorrowedFd<'_>, parent_pid: libc::pid_t) -> ! {
+    let run = |step: SpawnStep, r: Result<(), Errno>| {
+        if let Err(e) = r {
+            child_fail(sock, step, e);
+        }
+    };
+
+    if setup.new_process_group {
+        // SAFETY: setpgid takes integers.
+        run(SpawnStep::ProcessGroup, check(unsafe { libc::setpgid(0, 0) }));
+    }
+    // SAFETY: all calls below take integers or pointers to local, initialised signal sets.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        if let Some(tty) = setup.foreground_terminal {
+            // A background process group that calls tcsetpgrp gets SIGTTOU unless it blocks it.
+            libc::sigprocmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
+            run(SpawnStep::Terminal, check(libc::tcsetpgrp(tty.as_raw_fd(), libc::getpid())));
+        }
+        // Ignored signals stay ignored across exec; the supervisor ignores some (Rust ignores
+        // SIGPIPE), and the command must start with the defaults.
+        for sig in [
+            libc::SIGPIPE,
+            libc::SIGINT,
+            libc::SIGQUIT,
+            libc::SIGTSTP,
+            libc::SIGTTIN,
+            libc::SIGTTOU,
+            libc::SIGHUP,
+            libc::SIGTERM,
+            libc::SIGCHLD,
+        ] {
+            libc::signal(sig, libc::SIG_DFL);
+        }
+        run(
+            SpawnStep::Signals,
+            check(libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut())),
+        );
+    }
+    if let Some(sig) = setup.parent_death_signal {
+        run(SpawnStep::ParentDeathSignal, crate::process::set_parent_death_signal(sig));
+        // The parent may have died before PDEATHSIG was armed.
+        // SAFETY: getppid takes no arguments.
+        if unsafe { libc::getppid() } != parent_pid {
+            child_fail(sock, SpawnStep::ParentDeathSignal, Errno::ESRCH);
+        }
+    }
+    if setup.child_subreaper {
+        run(SpawnStep::Subreaper, crate::process::set_child_subreaper(true));
+    }
+    for (target, fd) in setup.stdio.iter().enumerate() {
+        if let Some(fd) = fd {
+            let (src, dst) = (fd.as_raw_fd(), target as RawFd);
+            // SAFETY: dup2/fcntl take integers. dup2 onto itself would keep FD_CLOEXEC, so
+            // clear it explicitly in that case.
+            let r = unsafe {
+                if src == dst {
+                    libc::fcntl(dst, libc::F_SETFD, 0)
+                } else {
+                    libc::dup2(src, dst)
+                }
+            };
+            run(SpawnStep::Stdio, check(r));
+        }
+    }
+    if let Some(cwd) = setup.cwd {
+        // SAFETY: `cwd` is a valid C string prepared before fork.
+        run(SpawnStep::Chdir, check(unsafe { libc::chdir(cwd.as_ptr()) }));
+    }
+    run(SpawnStep::NoNewPrivs, crate::process::set_no_new_privs());
+    if let Some(ruleset) = setup.landlock_ruleset {
+        // SAFETY: landlock_restrict_self takes an fd and flags.
+        let r = unsafe { libc::syscall(LANDLOCK_RESTRICT_SELF, ruleset.as_raw_fd(), 0) };
+        run(SpawnStep::Landlock, if r < 0 { Err(Errno::last()) } else { Ok(()) });
+    }
+    if let Some(prog) = setup.filter {
+        let wants_listener = setup.filter_flags.contains(FilterFlags::NEW_LISTENER);
+        let listener = match crate::seccomp::install_filter(prog, setup.filter_flags) {
+            Ok(l) => l,
+            Err(Errno::EBUSY) if wants_listener && setup.listener_optional => {
+                let flags = setup.filter_flags - FilterFlags::NEW_LISTENER;
+                match crate::seccomp::install_filter(prog, flags) {
+                    Ok(l) => l,
+                    Err(e) => child_fail(sock, SpawnStep::Seccomp, e),
+                }
+            }
+            Err(e) => child_fail(sock, SpawnStep::Seccomp, e),
+        };
+        let sent = match &listener {
+            Some(l) => crate::scm::send_with_fd(sock, &[MSG_LISTENER; 8], Some(l)),
+            None => crate::scm::send_with_fd(sock, &[MSG_NO_LISTENER; 8], None::<BorrowedFd<'_>>),
+        };
+        run(SpawnStep::SendListener, sent.map(drop));
+        // The command must never hold its own listener: it could answer its own notifications.
+        drop(listener);
+    }
+    // `sock` stays open (close-on-exec) to report an exec failure; close the rest.
+    let s = sock.as_raw_fd() as u32;
+    let mut closed = Ok(());
+    if s > 3 {
+        closed = crate::process::close_range(3, s - 1, 0);
+    }
+    if closed.is_ok() {
+        closed = crate::process::close_range(s + 1, u32::MAX, 0);
+    }
+    if closed == Err(Errno::ENOSYS) {
+        closed = close_each_fd(s);
+    }
+    run(SpawnStep::CloseFds, closed);
+    // SAFETY: path, argv and envp are valid NULL-terminated arrays of C strings.
+    unsafe { libc::execve(setup.path.as_ptr(), setup.argv.as_ptr(), setup.envp.as_ptr()) };
+    child_fail(sock, SpawnStep::Exec, Errno::last());
+}
+
+/// Fallback for kernels before 5.9 (no `close_range`): close fds one by one up to the limit.
+fn close_each_fd(keep: u32) -> Result<(), Errno> {
+    // SAFETY: getrlimit writes into a local struct; close takes an integer.
+    unsafe {
+        let mut lim: libc::rlimit = std::mem::zeroed();
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        let max = lim.rlim_cur.min(1 << 20) as u32;
+        for fd in 3..max {
+            if fd != keep {
+                libc::close(fd as RawFd);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pidfd::WaitStatus;
+
+    fn cstrs(v: &[&str]) -> CStringArray {
+        CStringArray::new(v.iter().map(|s| CString::new(*s).unwrap()).collect())
+    }
+
+    fn setup<'a>(path: &'a CStr, argv: &'a CStringArray, envp: &'a CStringArray) -> ChildSetup<'a> {
+        ChildSetup {
+            path,
+            argv,
+            envp,
+            cwd: None,
+            stdio: [None, None, None],
+            new_process_group: true,
+            foreground_terminal: None,
+            parent_death_signal: Some(libc::SIGKILL),
+            child_subreaper: false,
+            landlock_ruleset: None,
+            filter: None,
+            filter_flags: FilterFlags::empty(),
+            listener_optional: false,
+        }
+    }
+
+    #[test]
+    fn exit_code_comes_back() {
+        let argv = cstrs(&["sh", "-c", "exit 7"]);
+        let envp = cstrs(&["PATH=/usr/bin:/bin"]);
+        let s = setup(c"/bin/sh", &argv, &envp);
+        let child = spawn(&s).expect("spawn");
+        assert_eq!(child.pidfd.wait(libc::WEXITED), Ok(WaitStatus::Exited(7)));
+        assert!(child.listener.is_none());
+    }
+
+    #[test]
+    fn exec_failure_names_the_step() {
+        let argv = cstrs(&["nope"]);
+        let envp = cstrs(&[]);
+        let s = setup(c"/nonexistent/nope", &argv, &envp);
+        let err = spawn(&s).unwrap_err();
+        assert_eq!(err, SpawnError { step: SpawnStep::Exec, errno: Errno::ENOENT });
+        assert_eq!(err.to_string(), "cannot execute the command: No such file or directory");
+    }
+
+    #[test]
+    fn chdir_failure_names_the_step() {
+        let argv = cstrs(&["true"]);
+        let envp = cstrs(&[]);
+        let mut s = setup(c"/bin/true", &argv, &envp);
+        s.cwd = Some(c"/nonexistent");
+        let err = spawn(&s).unwrap_err();
+        assert_eq!((err.step, err.errno), (SpawnStep::Chdir, Errno::ENOENT));
+    }
+}
