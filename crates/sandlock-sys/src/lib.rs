@@ -37,6 +37,7 @@ pub mod process;
 pub mod sched;
 pub mod scm;
 pub mod seccomp;
+pub mod signal;
 pub mod spawn;
 pub mod structs;
 pub mod syscalls;

@@ -1,0 +1,83 @@
+//! Signals and reaping by pid: `kill`, `killpg`, `waitpid`, and ignoring job-control signals.
+
+use crate::Errno;
+
+/// Sends `sig` to process `pid`.
+///
+/// Calls `kill(pid, sig)`. `pid` must be positive: a process group or "every process" (`-1`)
+/// are not what this is for, so they are refused with `EINVAL` here.
+#[doc(alias = "kill")]
+pub fn kill_process(pid: libc::pid_t, sig: i32) -> Result<(), Errno> {
+    if pid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: kill takes integers.
+    Errno::result(unsafe { libc::kill(pid, sig) }).map(drop)
+}
+
+/// Sends `sig` to process group `pgid`.
+///
+/// Calls `killpg(pgid, sig)`; `pgid` must be positive.
+#[doc(alias = "killpg")]
+pub fn kill_process_group(pgid: libc::pid_t, sig: i32) -> Result<(), Errno> {
+    if pgid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: killpg takes integers.
+    Errno::result(unsafe { libc::killpg(pgid, sig) }).map(drop)
+}
+
+/// Reaps one exited child of ours, if any, without blocking.
+///
+/// Calls `waitpid(-1, &status, WNOHANG)`. Returns `Ok(None)` when children exist but none has
+/// exited, `Err(ECHILD)` when we have no children at all.
+#[doc(alias = "waitpid")]
+pub fn reap_any_child() -> Result<Option<(libc::pid_t, i32)>, Errno> {
+    let mut status = 0;
+    // SAFETY: waitpid writes one int into `status`.
+    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+    match pid {
+        -1 => Err(Errno::last()),
+        0 => Ok(None),
+        pid => Ok(Some((pid, status))),
+    }
+}
+
+/// Ignores (`true`) or restores (`false`) the terminal job-control signals `SIGTTOU`,
+/// `SIGTTIN` and `SIGTSTP` in the calling process, so a supervisor that hands its terminal to a
+/// child and takes it back is never stopped by it.
+pub fn ignore_job_control_signals(ignore: bool) {
+    let action = if ignore { libc::SIG_IGN } else { libc::SIG_DFL };
+    for sig in [libc::SIGTTOU, libc::SIGTTIN, libc::SIGTSTP] {
+        // SAFETY: setting a disposition to SIG_IGN or SIG_DFL installs no handler code.
+        unsafe { libc::signal(sig, action) };
+    }
+}
+
+/// Makes `pgrp` the foreground process group of the terminal `tty`.
+///
+/// Calls `tcsetpgrp(tty, pgrp)`.
+#[doc(alias = "tcsetpgrp")]
+pub fn set_foreground(tty: std::os::fd::BorrowedFd<'_>, pgrp: libc::pid_t) -> Result<(), Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: tcsetpgrp takes integers.
+    Errno::result(unsafe { libc::tcsetpgrp(tty.as_raw_fd(), pgrp) }).map(drop)
+}
+
+/// The calling process's process group.
+pub fn process_group() -> libc::pid_t {
+    // SAFETY: getpgrp takes no arguments and cannot fail.
+    unsafe { libc::getpgrp() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_group_and_broadcast_pids() {
+        assert_eq!(kill_process(0, 0), Err(Errno::EINVAL));
+        assert_eq!(kill_process(-1, 0), Err(Errno::EINVAL));
+        assert_eq!(kill_process(std::process::id() as i32, 0), Ok(()));
+    }
+}
