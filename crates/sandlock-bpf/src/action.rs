@@ -127,7 +127,13 @@ mod tests {
 
     #[test]
     fn errno_range() {
-        assert_eq!(Action::Errno(MAX_ERRNO).validate(), Ok(Action::Errno(MAX_ERRNO)));
-        assert_eq!(Action::Errno(4096).validate(), Err(Error::ErrnoOutOfRange(4096)));
+        assert_eq!(
+            Action::Errno(MAX_ERRNO).validate(),
+            Ok(Action::Errno(MAX_ERRNO))
+        );
+        assert_eq!(
+            Action::Errno(4096).validate(),
+            Err(Error::ErrnoOutOfRange(4096))
+        );
     }
 }

@@ -86,7 +86,12 @@ impl Cond {
             }
             _ => {}
         }
-        Ok(Cond { arg, width, op, value })
+        Ok(Cond {
+            arg,
+            width,
+            op,
+            value,
+        })
     }
 
     /// `arg == value` on the low 32 bits.
@@ -101,7 +106,12 @@ impl Cond {
 
     /// `(arg & mask) == value` on the low 32 bits.
     pub fn masked_eq32(arg: u8, mask: u32, value: u32) -> Result<Cond, Error> {
-        Cond::new(arg, ArgWidth::Dword, CmpOp::MaskedEq(mask.into()), value.into())
+        Cond::new(
+            arg,
+            ArgWidth::Dword,
+            CmpOp::MaskedEq(mask.into()),
+            value.into(),
+        )
     }
 
     /// `(arg & mask) != 0` on the low 32 bits.
@@ -163,7 +173,10 @@ impl Rule {
     /// # Errors
     /// [`Error::ErrnoOutOfRange`] for an errno above 4095.
     pub fn new(action: Action, conds: Vec<Cond>) -> Result<Rule, Error> {
-        Ok(Rule { action: action.validate()?, conds })
+        Ok(Rule {
+            action: action.validate()?,
+            conds,
+        })
     }
 
     /// A rule without conditions.
@@ -360,7 +373,9 @@ impl Filter {
 
     /// Every syscall number with rules, in ascending order, with its rules.
     pub fn syscalls(&self) -> impl Iterator<Item = (u32, &[Rule])> {
-        self.syscalls.iter().map(|(&nr, rules)| (nr, rules.as_slice()))
+        self.syscalls
+            .iter()
+            .map(|(&nr, rules)| (nr, rules.as_slice()))
     }
 
     /// The reference semantics of the filter: the `SECCOMP_RET_*` value the compiled program
@@ -375,10 +390,10 @@ impl Filter {
             return self.foreign_arch_action;
         }
         let nr = data.nr as u32;
-        if let Some(bit) = self.arch.x32_bit() {
-            if nr >= bit {
-                return self.x32_action;
-            }
+        if let Some(bit) = self.arch.x32_bit()
+            && nr >= bit
+        {
+            return self.x32_action;
         }
         self.syscalls
             .get(&nr)
@@ -392,7 +407,12 @@ mod tests {
     use super::*;
 
     fn data(arch: Arch, nr: i32, args: [u64; 6]) -> SeccompData {
-        SeccompData { nr, arch: arch.audit_arch(), instruction_pointer: 0, args }
+        SeccompData {
+            nr,
+            arch: arch.audit_arch(),
+            instruction_pointer: 0,
+            args,
+        }
     }
 
     #[test]
@@ -409,7 +429,10 @@ mod tests {
         assert!(Cond::new(0, ArgWidth::Qword, CmpOp::Eq, 1 << 32).is_ok());
         assert_eq!(
             Cond::masked_eq32(1, 0xf0, 0x01),
-            Err(Error::ValueOutsideMask { value: 1, mask: 0xf0 })
+            Err(Error::ValueOutsideMask {
+                value: 1,
+                mask: 0xf0
+            })
         );
         assert!(Cond::any_bits32(1, 0).is_err());
         assert!(Cond::new(1, ArgWidth::Qword, CmpOp::AnyBits(1), 1).is_err());
@@ -426,15 +449,27 @@ mod tests {
     #[test]
     fn first_matching_rule_wins() {
         let mut f = Filter::new(Arch::X86_64, Action::Allow).unwrap();
-        f.add_rule("ioctl", Rule::new(Action::Errno(1), vec![Cond::eq32(1, 7).unwrap()]).unwrap())
-            .unwrap()
-            .add_rule("ioctl", Rule::always(Action::Errno(2)).unwrap())
-            .unwrap();
+        f.add_rule(
+            "ioctl",
+            Rule::new(Action::Errno(1), vec![Cond::eq32(1, 7).unwrap()]).unwrap(),
+        )
+        .unwrap()
+        .add_rule("ioctl", Rule::always(Action::Errno(2)).unwrap())
+        .unwrap();
         let ioctl = 16;
-        assert_eq!(f.decide(&data(Arch::X86_64, ioctl, [0, 7, 0, 0, 0, 0])), Action::Errno(1));
-        assert_eq!(f.decide(&data(Arch::X86_64, ioctl, [0, 8, 0, 0, 0, 0])), Action::Errno(2));
+        assert_eq!(
+            f.decide(&data(Arch::X86_64, ioctl, [0, 7, 0, 0, 0, 0])),
+            Action::Errno(1)
+        );
+        assert_eq!(
+            f.decide(&data(Arch::X86_64, ioctl, [0, 8, 0, 0, 0, 0])),
+            Action::Errno(2)
+        );
         assert_eq!(f.decide(&data(Arch::X86_64, 0, [0; 6])), Action::Allow);
-        assert_eq!(f.decide(&data(Arch::X86_64, 0x4000_0027, [0; 6])), Action::Errno(38));
+        assert_eq!(
+            f.decide(&data(Arch::X86_64, 0x4000_0027, [0; 6])),
+            Action::Errno(38)
+        );
         assert_eq!(f.decide(&data(Arch::X86_64, -1, [0; 6])), Action::Errno(38));
         let mut i386 = data(Arch::X86_64, 20, [0; 6]);
         i386.arch = Arch::X86_64.compat_audit_arch();
@@ -451,6 +486,9 @@ mod tests {
             x.set_action_nr(0x4000_0000, Action::Allow).unwrap_err(),
             Error::SyscallNrOutOfRange(0x4000_0000)
         );
-        assert!(matches!(x.deny("read", 4096), Err(Error::ErrnoOutOfRange(4096))));
+        assert!(matches!(
+            x.deny("read", 4096),
+            Err(Error::ErrnoOutOfRange(4096))
+        ));
     }
 }

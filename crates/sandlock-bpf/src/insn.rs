@@ -78,7 +78,12 @@ pub(crate) const fn arg_hi(i: u8) -> u32 {
 
 /// A non-jump instruction.
 pub(crate) const fn stmt(code: u16, k: u32) -> SockFilter {
-    SockFilter { code, jt: 0, jf: 0, k }
+    SockFilter {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    }
 }
 
 /// A conditional jump with relative offsets.
