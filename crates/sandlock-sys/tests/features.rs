@@ -1,0 +1,177 @@
+//! Kernel tests of `KernelFeatures`: the probe on this kernel, caching, side effects and the
+//! `SANDLOCK_FAKE_FEATURES` override.
+
+mod util;
+
+use sandlock_sys::features::{Availability, FAKE_FEATURES_ENV, KernelFeatures};
+
+#[test]
+fn probe_reports_this_kernel() {
+    let f = KernelFeatures::probe();
+    println!("probed features:\n{f}");
+
+    // Consistency that holds on any kernel.
+    assert_eq!(f.landlock.is_available(), f.landlock_abi > 0, "{f}");
+    for (name, dependent) in [
+        ("new-listener", f.new_listener),
+        ("wait-killable", f.wait_killable_recv),
+        ("addfd", f.addfd),
+        ("sync-wake-up", f.sync_wake_up),
+    ] {
+        assert!(
+            !dependent.is_available() || f.user_notif.is_available(),
+            "{name}: {f}"
+        );
+    }
+    assert!(
+        !f.addfd_send.is_available() || f.addfd.is_available(),
+        "{f}"
+    );
+    for (name, a) in f.entries() {
+        assert_ne!(
+            a,
+            Availability::FakedOff,
+            "{name}: probe() ignores {FAKE_FEATURES_ENV}"
+        );
+    }
+
+    // Without a filter on this process, the kernel's own lists must agree with the probe.
+    if !f.under_seccomp_filter {
+        if let Ok(actions) = std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_avail") {
+            let listed = actions.split_whitespace().any(|a| a == "user_notif");
+            assert_eq!(
+                f.user_notif.is_available(),
+                listed,
+                "actions_avail: {actions}"
+            );
+        }
+        if let Ok(lsm) = std::fs::read_to_string("/sys/kernel/security/lsm") {
+            let listed = lsm.split(',').any(|m| m.trim() == "landlock");
+            assert_eq!(f.landlock.is_available(), listed, "lsm: {lsm}");
+        }
+    }
+
+    if util::require_all() {
+        for (name, a) in f.entries() {
+            match name {
+                // Foreign ABIs are risks, not requirements: only ask for a definite answer.
+                "x32" | "ia32" => assert!(!matches!(a, Availability::Unknown(_)), "{name}: {a}"),
+                _ => assert!(a.is_available(), "SANDLOCK_TEST_REQUIRE=all: {name} is {a}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn get_probes_once() {
+    let first = KernelFeatures::get();
+    assert!(std::ptr::eq(first, KernelFeatures::get()));
+    if std::env::var_os(FAKE_FEATURES_ENV).is_none() {
+        assert_eq!(*first, KernelFeatures::probe());
+    }
+}
+
+const NO_TRACE: &str = "probe-leaves-no-trace";
+
+/// The probe installs nothing on the caller, keeps no fd and leaves no child behind. It runs in
+/// a child so no other test opens fds meanwhile.
+#[test]
+fn probe_leaves_no_trace() {
+    if !util::is_child(NO_TRACE) {
+        util::run_child("probe_leaves_no_trace", NO_TRACE, |_| {});
+        return;
+    }
+    let seccomp = util::proc_status("Seccomp");
+    let filters = util::proc_status("Seccomp_filters");
+    let nnp = sandlock_sys::process::no_new_privs().expect("PR_GET_NO_NEW_PRIVS");
+    let fds = util::open_fds();
+
+    let f = KernelFeatures::probe();
+    println!("{f}");
+
+    assert_eq!(util::open_fds(), fds, "the probe leaked an fd");
+    assert_eq!(
+        util::proc_status("Seccomp"),
+        seccomp,
+        "the probe filtered the caller"
+    );
+    assert_eq!(util::proc_status("Seccomp_filters"), filters);
+    assert_eq!(
+        sandlock_sys::process::no_new_privs(),
+        Ok(nnp),
+        "the probe set no_new_privs"
+    );
+    assert_eq!(f.under_seccomp_filter, seccomp != "0");
+    // The probe child was reaped: this process has no children left.
+    let tasks = std::fs::read_dir("/proc/self/task").expect("/proc/self/task");
+    for task in tasks {
+        let children = task.expect("task").path().join("children");
+        if let Ok(children) = std::fs::read_to_string(&children) {
+            assert_eq!(children.trim(), "", "{}", children);
+        }
+    }
+}
+
+const FAKED: &str = "fake-features-env";
+
+#[test]
+fn fake_features_env_downgrades() {
+    if !util::is_child(FAKED) {
+        util::run_child("fake_features_env_downgrades", FAKED, |cmd| {
+            cmd.env(
+                FAKE_FEATURES_ENV,
+                "no-wait-killable,no-addfd-send,no-pidfd-getfd,landlock=3",
+            );
+        });
+        return;
+    }
+    let real = KernelFeatures::probe();
+    let got = KernelFeatures::get();
+    if !cfg!(debug_assertions) {
+        assert_eq!(*got, real, "release builds ignore {FAKE_FEATURES_ENV}");
+        return;
+    }
+    let faked = |real: Availability| {
+        if real.is_available() {
+            Availability::FakedOff
+        } else {
+            real
+        }
+    };
+    assert_eq!(got.wait_killable_recv, faked(real.wait_killable_recv));
+    assert_eq!(got.addfd_send, faked(real.addfd_send));
+    assert_eq!(got.pidfd_getfd, faked(real.pidfd_getfd));
+    assert_eq!(got.landlock_abi, real.landlock_abi.min(3));
+    assert_eq!(got.landlock, real.landlock);
+    assert_eq!(
+        (got.addfd, got.pidfd_open, got.clone3),
+        (real.addfd, real.pidfd_open, real.clone3)
+    );
+}
+
+const FAKED_BADLY: &str = "fake-features-env-typo";
+
+/// A typo in the override fails loudly instead of testing the wrong thing.
+#[test]
+fn fake_features_env_rejects_typos() {
+    if util::is_child(FAKED_BADLY) {
+        let _ = KernelFeatures::get();
+        return;
+    }
+    if !cfg!(debug_assertions) {
+        println!("skipped: {FAKE_FEATURES_ENV} is ignored in release builds");
+        return;
+    }
+    let out = util::child_command("fake_features_env_rejects_typos", FAKED_BADLY)
+        .env(FAKE_FEATURES_ENV, "no-addfd,no-wait-killabel")
+        .output()
+        .expect("spawn the test child");
+    // The panic message goes to stderr.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a bad {FAKE_FEATURES_ENV} was accepted"
+    );
+    assert!(stderr.contains("no-wait-killabel"), "{stderr}");
+    assert!(stderr.contains("unknown feature"), "{stderr}");
+}
