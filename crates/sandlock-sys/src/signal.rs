@@ -27,19 +27,22 @@ pub fn kill_process_group(pgid: libc::pid_t, sig: i32) -> Result<(), Errno> {
     Errno::result(unsafe { libc::killpg(pgid, sig) }).map(drop)
 }
 
-/// Reaps one exited child of ours, if any, without blocking.
+/// Reaps child `pid` if it has exited, without blocking.
 ///
-/// Calls `waitpid(-1, &status, WNOHANG)`. Returns `Ok(None)` when children exist but none has
-/// exited, `Err(ECHILD)` when we have no children at all.
+/// Calls `waitpid(pid, &status, WNOHANG)`. Returns the raw wait status, or `Ok(None)` while the
+/// child runs; `Err(ECHILD)` when `pid` is not (or no longer) our child.
 #[doc(alias = "waitpid")]
-pub fn reap_any_child() -> Result<Option<(libc::pid_t, i32)>, Errno> {
+pub fn reap_child(pid: libc::pid_t) -> Result<Option<i32>, Errno> {
+    if pid <= 0 {
+        return Err(Errno::EINVAL);
+    }
     let mut status = 0;
     // SAFETY: waitpid writes one int into `status`.
-    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-    match pid {
+    let ret = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    match ret {
         -1 => Err(Errno::last()),
         0 => Ok(None),
-        pid => Ok(Some((pid, status))),
+        _ => Ok(Some(status)),
     }
 }
 

@@ -234,7 +234,11 @@ pub fn spawn(setup: &ChildSetup<'_>) -> Result<Spawned, SpawnError> {
         };
         if n == 0 {
             // End of file: the child's end was closed by a successful exec.
-            return Ok(Spawned { pid, pidfd, listener });
+            return Ok(Spawned {
+                pid,
+                pidfd,
+                listener,
+            });
         }
         match (msg[0], fd) {
             (MSG_LISTENER, Some(fd)) => listener = Some(NotifFd::new(fd)),
@@ -284,7 +288,10 @@ fn child_main(setup: &ChildSetup<'_>, sock: BorrowedFd<'_>, parent_pid: libc::pi
 
     if setup.new_process_group {
         // SAFETY: setpgid takes integers.
-        run(SpawnStep::ProcessGroup, check(unsafe { libc::setpgid(0, 0) }));
+        run(
+            SpawnStep::ProcessGroup,
+            check(unsafe { libc::setpgid(0, 0) }),
+        );
     }
     // SAFETY: all calls below take integers or pointers to local, initialised signal sets.
     unsafe {
@@ -295,7 +302,10 @@ fn child_main(setup: &ChildSetup<'_>, sock: BorrowedFd<'_>, parent_pid: libc::pi
         if let Some(tty) = setup.foreground_terminal {
             // A background process group that calls tcsetpgrp gets SIGTTOU unless it blocks it.
             libc::sigprocmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
-            run(SpawnStep::Terminal, check(libc::tcsetpgrp(tty.as_raw_fd(), libc::getpid())));
+            run(
+                SpawnStep::Terminal,
+                check(libc::tcsetpgrp(tty.as_raw_fd(), libc::getpid())),
+            );
         }
         // Ignored signals stay ignored across exec; the supervisor ignores some (Rust ignores
         // SIGPIPE), and the command must start with the defaults.
@@ -314,11 +324,18 @@ fn child_main(setup: &ChildSetup<'_>, sock: BorrowedFd<'_>, parent_pid: libc::pi
         }
         run(
             SpawnStep::Signals,
-            check(libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut())),
+            check(libc::sigprocmask(
+                libc::SIG_SETMASK,
+                &none,
+                std::ptr::null_mut(),
+            )),
         );
     }
     if let Some(sig) = setup.parent_death_signal {
-        run(SpawnStep::ParentDeathSignal, crate::process::set_parent_death_signal(sig));
+        run(
+            SpawnStep::ParentDeathSignal,
+            crate::process::set_parent_death_signal(sig),
+        );
         // The parent may have died before PDEATHSIG was armed.
         // SAFETY: getppid takes no arguments.
         if unsafe { libc::getppid() } != parent_pid {
@@ -326,7 +343,10 @@ fn child_main(setup: &ChildSetup<'_>, sock: BorrowedFd<'_>, parent_pid: libc::pi
         }
     }
     if setup.child_subreaper {
-        run(SpawnStep::Subreaper, crate::process::set_child_subreaper(true));
+        run(
+            SpawnStep::Subreaper,
+            crate::process::set_child_subreaper(true),
+        );
     }
     for (target, fd) in setup.stdio.iter().enumerate() {
         if let Some(fd) = fd {
@@ -345,13 +365,19 @@ fn child_main(setup: &ChildSetup<'_>, sock: BorrowedFd<'_>, parent_pid: libc::pi
     }
     if let Some(cwd) = setup.cwd {
         // SAFETY: `cwd` is a valid C string prepared before fork.
-        run(SpawnStep::Chdir, check(unsafe { libc::chdir(cwd.as_ptr()) }));
+        run(
+            SpawnStep::Chdir,
+            check(unsafe { libc::chdir(cwd.as_ptr()) }),
+        );
     }
     run(SpawnStep::NoNewPrivs, crate::process::set_no_new_privs());
     if let Some(ruleset) = setup.landlock_ruleset {
         // SAFETY: landlock_restrict_self takes an fd and flags.
         let r = unsafe { libc::syscall(LANDLOCK_RESTRICT_SELF, ruleset.as_raw_fd(), 0) };
-        run(SpawnStep::Landlock, if r < 0 { Err(Errno::last()) } else { Ok(()) });
+        run(
+            SpawnStep::Landlock,
+            if r < 0 { Err(Errno::last()) } else { Ok(()) },
+        );
     }
     if let Some(prog) = setup.filter {
         let wants_listener = setup.filter_flags.contains(FilterFlags::NEW_LISTENER);
@@ -388,7 +414,13 @@ fn child_main(setup: &ChildSetup<'_>, sock: BorrowedFd<'_>, parent_pid: libc::pi
     }
     run(SpawnStep::CloseFds, closed);
     // SAFETY: path, argv and envp are valid NULL-terminated arrays of C strings.
-    unsafe { libc::execve(setup.path.as_ptr(), setup.argv.as_ptr(), setup.envp.as_ptr()) };
+    unsafe {
+        libc::execve(
+            setup.path.as_ptr(),
+            setup.argv.as_ptr(),
+            setup.envp.as_ptr(),
+        )
+    };
     child_fail(sock, SpawnStep::Exec, Errno::last());
 }
 
@@ -451,8 +483,17 @@ mod tests {
         let envp = cstrs(&[]);
         let s = setup(c"/nonexistent/nope", &argv, &envp);
         let err = spawn(&s).unwrap_err();
-        assert_eq!(err, SpawnError { step: SpawnStep::Exec, errno: Errno::ENOENT });
-        assert_eq!(err.to_string(), "cannot execute the command: No such file or directory");
+        assert_eq!(
+            err,
+            SpawnError {
+                step: SpawnStep::Exec,
+                errno: Errno::ENOENT
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "cannot execute the command: No such file or directory"
+        );
     }
 
     #[test]

@@ -1,0 +1,534 @@
+//! `Sandbox`: prepares a policy once, spawns confined commands, supervises their process tree.
+
+use std::ffi::{CString, OsStr, OsString};
+use std::io::Read;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sandlock_sys::flags::FilterFlags;
+use sandlock_sys::pidfd::{PidFd, WaitStatus};
+use sandlock_sys::seccomp::NotifFd;
+use sandlock_sys::signal;
+use sandlock_sys::spawn::{self as sys_spawn, CStringArray, ChildSetup};
+
+use crate::confine::{self, PrepareError, Prepared};
+use crate::policy::Policy;
+use crate::status::EnforcementStatus;
+use crate::tree;
+
+/// Where a standard stream of the command goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Stdio {
+    /// The supervisor's own stream.
+    #[default]
+    Inherit,
+    /// `/dev/null`.
+    Null,
+    /// A pipe the supervisor reads ([`Sandbox::run`] captures it).
+    Piped,
+}
+
+/// A command to run in a sandbox.
+#[derive(Debug, Clone)]
+pub struct Command {
+    program: OsString,
+    args: Vec<OsString>,
+    stdio: [Stdio; 3],
+    interactive: bool,
+}
+
+impl Command {
+    /// A command running `program` (a path, or a name looked up in the sandbox's `PATH`).
+    pub fn new(program: impl Into<OsString>) -> Command {
+        Command {
+            program: program.into(),
+            args: Vec::new(),
+            stdio: [Stdio::Inherit; 3],
+            interactive: false,
+        }
+    }
+
+    /// Adds arguments.
+    pub fn args<I, S>(mut self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets stdin.
+    pub fn stdin(mut self, s: Stdio) -> Command {
+        self.stdio[0] = s;
+        self
+    }
+
+    /// Sets stdout.
+    pub fn stdout(mut self, s: Stdio) -> Command {
+        self.stdio[1] = s;
+        self
+    }
+
+    /// Sets stderr.
+    pub fn stderr(mut self, s: Stdio) -> Command {
+        self.stdio[2] = s;
+        self
+    }
+
+    /// Hands the controlling terminal (stdin's) to the command while it runs, for shells and
+    /// other interactive programs. The supervisor is never stopped by job control meanwhile.
+    pub fn interactive(mut self, on: bool) -> Command {
+        self.interactive = on;
+        self
+    }
+}
+
+/// Why a command could not be run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// The policy could not be turned into kernel rules.
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+    /// The command was not found.
+    #[error("{0}: command not found")]
+    NotFound(String),
+    /// The command exists but cannot be executed.
+    #[error("{0}: permission denied (not an executable file)")]
+    NotExecutable(String),
+    /// A string holds a NUL byte.
+    #[error("argument or environment entry contains a NUL byte")]
+    Nul,
+    /// Setting up the child failed at a named step.
+    #[error("{0}")]
+    Spawn(#[from] sys_spawn::SpawnError),
+    /// A system call of the supervisor failed.
+    #[error("{what}")]
+    Sys {
+        /// What was being done.
+        what: &'static str,
+        /// The errno.
+        #[source]
+        source: sandlock_sys::Errno,
+    },
+    /// Reading captured output failed.
+    #[error("cannot read the command's output")]
+    Io(#[from] std::io::Error),
+}
+
+/// How a sandbox ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExitReport {
+    /// The first process's exit code, if it exited.
+    pub code: Option<i32>,
+    /// The signal that killed it, if one did.
+    pub signal: Option<i32>,
+    /// Whether the timeout fired (the tree was then killed).
+    pub timed_out: bool,
+}
+
+impl ExitReport {
+    /// The shell convention: the code, or 128 + the signal.
+    pub fn shell_code(&self) -> i32 {
+        match (self.code, self.signal) {
+            (Some(c), _) => c,
+            (None, Some(s)) => 128 + s,
+            (None, None) => 1,
+        }
+    }
+}
+
+/// A command's captured output and how it ended.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// How it ended.
+    pub exit: ExitReport,
+    /// Everything it wrote to stdout.
+    pub stdout: Vec<u8>,
+    /// Everything it wrote to stderr.
+    pub stderr: Vec<u8>,
+}
+
+/// A prepared policy: the Landlock ruleset and the seccomp program are built once here and
+/// reused by every [`spawn`](Sandbox::spawn).
+#[derive(Debug)]
+pub struct Sandbox {
+    policy: Policy,
+    prepared: Prepared,
+    adopt_orphans: bool,
+}
+
+impl Sandbox {
+    /// Prepares `policy` for this kernel.
+    ///
+    /// # Errors
+    /// When Landlock is unavailable and the policy does not allow a degraded run, when
+    /// `HardRequirement` is set and the kernel lacks part of the policy, or when a rule cannot
+    /// be built.
+    pub fn new(policy: Policy) -> Result<Sandbox, SandboxError> {
+        let prepared = confine::prepare(&policy)?;
+        Ok(Sandbox {
+            policy,
+            prepared,
+            adopt_orphans: false,
+        })
+    }
+
+    /// What will be enforced.
+    pub fn status(&self) -> &EnforcementStatus {
+        &self.prepared.status
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Makes the calling process a child subreaper, so that descendants of a sandbox whose
+    /// first process has exited are adopted by it and still belong to the sandbox (waited for,
+    /// killed on timeout). Use it when the process runs no children of its own besides
+    /// sandboxes, as the `sandlock` CLI does: every adopted orphan is then counted as the
+    /// sandbox's.
+    pub fn adopt_orphans(&mut self) -> Result<(), SandboxError> {
+        sandlock_sys::process::set_child_subreaper(true).map_err(|source| SandboxError::Sys {
+            what: "cannot become a child subreaper",
+            source,
+        })?;
+        self.adopt_orphans = true;
+        Ok(())
+    }
+
+    /// Starts `cmd` confined by the policy.
+    pub fn spawn(&self, cmd: &Command) -> Result<Running, SandboxError> {
+        let env = self.policy.environment(std::env::vars_os());
+        let path = resolve(&cmd.program, &env)?;
+        let cstr = |s: &OsStr| CString::new(s.as_bytes()).map_err(|_| SandboxError::Nul);
+        let mut argv = vec![cstr(&cmd.program)?];
+        for a in &cmd.args {
+            argv.push(cstr(a)?);
+        }
+        let envp: Vec<CString> = env
+            .iter()
+            .map(|(k, v)| {
+                let mut kv = k.clone().into_vec();
+                kv.push(b'=');
+                kv.extend_from_slice(v.as_bytes());
+                CString::new(kv).map_err(|_| SandboxError::Nul)
+            })
+            .collect::<Result<_, _>>()?;
+        let (argv, envp) = (CStringArray::new(argv), CStringArray::new(envp));
+        let path = cstr(path.as_os_str())?;
+        let cwd = self.policy.cwd().map(|c| cstr(c.as_os_str())).transpose()?;
+
+        let null = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")?;
+        let mut ours: [Option<std::io::PipeReader>; 3] = [None, None, None];
+        let mut theirs: [Option<OwnedFd>; 3] = [None, None, None];
+        for (i, s) in cmd.stdio.iter().enumerate() {
+            match s {
+                Stdio::Inherit => {}
+                Stdio::Null => theirs[i] = Some(null.try_clone()?.into()),
+                Stdio::Piped if i == 0 => theirs[i] = Some(null.try_clone()?.into()),
+                Stdio::Piped => {
+                    let (r, w) = std::io::pipe()?;
+                    ours[i] = Some(r);
+                    theirs[i] = Some(w.into());
+                }
+            }
+        }
+        let stdio: [Option<BorrowedFd<'_>>; 3] = [
+            theirs[0].as_ref().map(|f| f.as_fd()),
+            theirs[1].as_ref().map(|f| f.as_fd()),
+            theirs[2].as_ref().map(|f| f.as_fd()),
+        ];
+        let stdin = std::io::stdin();
+        let tty = cmd.interactive.then(|| stdin.as_fd());
+        if tty.is_some() {
+            // The supervisor takes the terminal back after the command; it must not be stopped
+            // for touching it from the background meanwhile.
+            signal::ignore_job_control_signals(true);
+        }
+        let wants_listener = self.prepared.status.supervisor.listener;
+        let setup = ChildSetup {
+            path: &path,
+            argv: &argv,
+            envp: &envp,
+            cwd: cwd.as_deref(),
+            stdio,
+            new_process_group: true,
+            foreground_terminal: tty,
+            parent_death_signal: Some(libc::SIGKILL),
+            child_subreaper: true,
+            landlock_ruleset: self.prepared.ruleset.as_ref().map(|f| f.as_fd()),
+            filter: Some(&self.prepared.filter),
+            filter_flags: if wants_listener {
+                FilterFlags::NEW_LISTENER
+            } else {
+                FilterFlags::empty()
+            },
+            listener_optional: true,
+        };
+        let spawned = sys_spawn::spawn(&setup)?;
+        drop(theirs);
+        let mut status = self.prepared.status.clone();
+        if wants_listener && spawned.listener.is_none() {
+            status.supervisor.listener = false;
+            status.supervisor.reason = Some(
+                "nested: an outer seccomp listener exists, so this sandbox's notified calls fail \
+                 with ENOSYS and the outer supervisor keeps its own"
+                    .to_owned(),
+            );
+        }
+        let [_, stdout, stderr] = ours;
+        Ok(Running {
+            pid: spawned.pid,
+            pidfd: spawned.pidfd,
+            listener: spawned.listener,
+            status,
+            adopt_orphans: self.adopt_orphans,
+            interactive: cmd.interactive,
+            stdout,
+            stderr,
+        })
+    }
+
+    /// Runs `cmd` to completion, capturing stdout and stderr (at any size), with an optional
+    /// timeout after which the whole tree is killed.
+    pub fn run(&self, cmd: &Command, timeout: Option<Duration>) -> Result<Output, SandboxError> {
+        let cmd = cmd.clone().stdout(Stdio::Piped).stderr(Stdio::Piped);
+        let mut running = self.spawn(&cmd)?;
+        let (out, err) = (running.stdout.take(), running.stderr.take());
+        // Drain both pipes at once so that neither can fill up and block the command.
+        std::thread::scope(|s| {
+            let readers = [out, err].map(|pipe| {
+                s.spawn(move || -> std::io::Result<Vec<u8>> {
+                    let mut buf = Vec::new();
+                    if let Some(mut p) = pipe {
+                        p.read_to_end(&mut buf)?;
+                    }
+                    Ok(buf)
+                })
+            });
+            let exit = running.wait_timeout(timeout)?;
+            let [o, e] = readers.map(|h| h.join().unwrap_or_else(|_| Ok(Vec::new())));
+            Ok(Output {
+                exit,
+                stdout: o?,
+                stderr: e?,
+            })
+        })
+    }
+}
+
+/// Finds the executable: a name with a slash is a path; otherwise search the sandbox's PATH.
+fn resolve(program: &OsStr, env: &[(OsString, OsString)]) -> Result<PathBuf, SandboxError> {
+    let name = program.to_string_lossy().into_owned();
+    let check = |p: &Path| -> Option<Result<PathBuf, SandboxError>> {
+        let meta = std::fs::metadata(p).ok()?;
+        if meta.is_file() && meta.permissions().mode() & 0o111 != 0 {
+            Some(Ok(p.to_owned()))
+        } else {
+            Some(Err(SandboxError::NotExecutable(p.display().to_string())))
+        }
+    };
+    if program.as_bytes().contains(&b'/') {
+        return check(Path::new(program)).unwrap_or(Err(SandboxError::NotFound(name)));
+    }
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| OsString::from("/usr/local/bin:/usr/bin:/bin"));
+    let mut denied = None;
+    for dir in std::env::split_paths(&path) {
+        match check(&dir.join(program)) {
+            Some(Ok(p)) => return Ok(p),
+            Some(Err(e)) => denied = denied.or(Some(e)),
+            None => {}
+        }
+    }
+    Err(denied.unwrap_or(SandboxError::NotFound(name)))
+}
+
+/// A running sandbox: its first process and everything below it.
+#[derive(Debug)]
+pub struct Running {
+    pid: i32,
+    pidfd: PidFd,
+    listener: Option<NotifFd>,
+    status: EnforcementStatus,
+    adopt_orphans: bool,
+    interactive: bool,
+    stdout: Option<std::io::PipeReader>,
+    stderr: Option<std::io::PipeReader>,
+}
+
+impl Running {
+    /// The first process's pid.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// What is enforced for this sandbox.
+    pub fn status(&self) -> &EnforcementStatus {
+        &self.status
+    }
+
+    /// Whether the supervisor holds this sandbox's seccomp listener.
+    pub fn supervised(&self) -> bool {
+        self.listener.is_some()
+    }
+
+    /// The command's stdout pipe, when it was [`Stdio::Piped`].
+    pub fn take_stdout(&mut self) -> Option<std::io::PipeReader> {
+        self.stdout.take()
+    }
+
+    /// The command's stderr pipe, when it was [`Stdio::Piped`].
+    pub fn take_stderr(&mut self) -> Option<std::io::PipeReader> {
+        self.stderr.take()
+    }
+
+    /// Every process of the sandbox that is still there.
+    fn members(&self, root_alive: bool) -> Vec<i32> {
+        let mut roots = Vec::new();
+        if root_alive {
+            roots.push(self.pid);
+        }
+        if self.adopt_orphans {
+            roots.push(std::process::id() as i32);
+        }
+        // The first process itself is handled through its pidfd.
+        let mut members = tree::descendants(&roots, &[], false);
+        members.retain(|&p| p != self.pid);
+        members
+    }
+
+    fn signal_all(&self, sig: i32, root_alive: bool) {
+        if root_alive {
+            let _ = self.pidfd.send_signal(sig);
+        }
+        for pid in self.members(root_alive) {
+            let _ = signal::kill_process(pid, sig);
+        }
+    }
+
+    /// Kills every process of the sandbox with `SIGKILL`.
+    pub fn kill(&self) {
+        self.kill_tree(self.root_alive());
+    }
+
+    fn root_alive(&self) -> bool {
+        matches!(
+            self.pidfd
+                .wait(libc::WEXITED | libc::WNOHANG | libc::WNOWAIT),
+            Ok(WaitStatus::StillAlive)
+        )
+    }
+
+    fn kill_tree(&self, root_alive: bool) {
+        // Repeat until nothing is left: a process may fork between the scan and the kill, but
+        // the child is then below a killed process and shows up in the next scan.
+        for _ in 0..1000 {
+            self.signal_all(libc::SIGKILL, root_alive);
+            self.reap_orphans();
+            if self.members(root_alive).is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Stops every process of the sandbox (`SIGSTOP`).
+    pub fn pause(&self) {
+        self.signal_all(libc::SIGSTOP, self.root_alive());
+    }
+
+    /// Continues every process of the sandbox (`SIGCONT`).
+    pub fn resume(&self) {
+        self.signal_all(libc::SIGCONT, self.root_alive());
+    }
+
+    /// Reaps adopted orphans that have exited.
+    fn reap_orphans(&self) {
+        if !self.adopt_orphans {
+            return;
+        }
+        let me = std::process::id() as i32;
+        for pid in tree::descendants(&[me], &[self.pid], true) {
+            let _ = signal::reap_child(pid);
+        }
+    }
+
+    /// Waits until the whole tree has exited.
+    pub fn wait(self) -> Result<ExitReport, SandboxError> {
+        self.wait_timeout(None)
+    }
+
+    /// Waits until the whole tree has exited, or kills it when `timeout` passes first.
+    pub fn wait_timeout(self, timeout: Option<Duration>) -> Result<ExitReport, SandboxError> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let remaining = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let sys = |what| move |source| SandboxError::Sys { what, source };
+        // The first process.
+        let ready = sandlock_sys::poll::wait_readable(&self.pidfd, remaining())
+            .map_err(sys("cannot wait for the sandbox"))?;
+        if !ready {
+            self.kill_tree(true);
+            let status = self
+                .pidfd
+                .wait(libc::WEXITED)
+                .map_err(sys("cannot reap the sandbox"))?;
+            return Ok(self.report(status, true));
+        }
+        let status = self
+            .pidfd
+            .wait(libc::WEXITED)
+            .map_err(sys("cannot reap the sandbox"))?;
+        // Then whatever it left behind, adopted by us.
+        let mut timed_out = false;
+        while self.adopt_orphans {
+            self.reap_orphans();
+            let left = self.members(false);
+            let Some(&first) = left.first() else { break };
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                self.kill_tree(false);
+                timed_out = true;
+                break;
+            }
+            // Wait for one of them; the loop rescans for the rest.
+            if let Ok(pidfd) = PidFd::open(first, 0) {
+                let slice = remaining().map_or(Duration::from_millis(100), |r| {
+                    r.min(Duration::from_millis(100))
+                });
+                let _ = sandlock_sys::poll::wait_readable(&pidfd, Some(slice));
+            }
+        }
+        Ok(self.report(status, timed_out))
+    }
+
+    fn report(&self, status: WaitStatus, timed_out: bool) -> ExitReport {
+        if self.interactive {
+            // Take the terminal back for the supervisor's own process group.
+            let _ = signal::set_foreground(std::io::stdin().as_fd(), signal::process_group());
+        }
+        let (code, signal) = match status {
+            WaitStatus::Exited(c) => (Some(c), None),
+            WaitStatus::Signaled { signal, .. } => (None, Some(signal)),
+            _ => (None, None),
+        };
+        ExitReport {
+            code,
+            signal,
+            timed_out,
+        }
+    }
+}
