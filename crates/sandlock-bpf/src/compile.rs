@@ -287,3 +287,125 @@ fn lower_cond(a: &mut Asm, cond: &Cond, holds: Label, fails: Label) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sandlock_sys::Arch;
+
+    use super::*;
+    use crate::Disasm;
+    use crate::insn::{ABS, JMP, K, LD, RET, W, jump, stmt};
+
+    fn disasm(f: &Filter, layout: Layout) -> String {
+        Disasm(&f.compile_with(layout).unwrap()).to_string()
+    }
+
+    #[test]
+    fn golden_empty_x86_64() {
+        let f = Filter::new(Arch::X86_64, Action::Allow).unwrap();
+        let want = [
+            stmt(LD | W | ABS, 4),
+            jump(JMP | JEQ | K, 0xc000_003e, 1, 0),
+            stmt(RET | K, 0x8000_0000),
+            stmt(LD | W | ABS, 0),
+            jump(JMP | JGE | K, 0x4000_0000, 0, 1),
+            stmt(RET | K, 0x0005_0026),
+            stmt(RET | K, 0x7fff_0000),
+        ];
+        assert_eq!(f.compile().unwrap(), want);
+    }
+
+    #[test]
+    fn golden_x86_64() {
+        let mut f = Filter::new(Arch::X86_64, Action::Allow).unwrap();
+        f.deny("read", 1).unwrap();
+        f.add_rule(
+            "ioctl",
+            Rule::new(Action::Errno(1), vec![Cond::eq32(1, 0x5412).unwrap()]).unwrap(),
+        )
+        .unwrap();
+        f.notify("getppid").unwrap();
+        let want = concat!(
+            "   0: ld arch\n",
+            "   1: jeq #0xc000003e, 3, 2\n",
+            "   2: ret KILL_PROCESS\n",
+            "   3: ld nr\n",
+            "   4: jge #0x40000000, 5, 6\n",
+            "   5: ret ERRNO(38)\n",
+            "   6: jge #0x11, 15, 7\n",
+            "   7: jge #0x1, 9, 8\n",
+            "   8: ret ERRNO(1)\n",
+            "   9: jge #0x10, 11, 10\n",
+            "  10: ret ALLOW\n",
+            "  11: ld arg1.lo\n",
+            "  12: jeq #0x5412, 13, 14\n",
+            "  13: ret ERRNO(1)\n",
+            "  14: ret ALLOW\n",
+            "  15: jeq #0x6e, 17, 16\n",
+            "  16: ret ALLOW\n",
+            "  17: ret USER_NOTIF\n",
+        );
+        assert_eq!(disasm(&f, Layout::BinarySearch), want);
+        let want = concat!(
+            "   0: ld arch\n",
+            "   1: jeq #0xc000003e, 3, 2\n",
+            "   2: ret KILL_PROCESS\n",
+            "   3: ld nr\n",
+            "   4: jge #0x40000000, 5, 6\n",
+            "   5: ret ERRNO(38)\n",
+            "   6: jeq #0x0, 7, 8\n",
+            "   7: ret ERRNO(1)\n",
+            "   8: jeq #0x10, 9, 13\n",
+            "   9: ld arg1.lo\n",
+            "  10: jeq #0x5412, 11, 12\n",
+            "  11: ret ERRNO(1)\n",
+            "  12: ret ALLOW\n",
+            "  13: jeq #0x6e, 14, 15\n",
+            "  14: ret USER_NOTIF\n",
+            "  15: ret ALLOW\n",
+        );
+        assert_eq!(disasm(&f, Layout::Linear), want);
+    }
+
+    #[test]
+    fn golden_aarch64_qword() {
+        let mut f = Filter::new(Arch::Aarch64, Action::Errno(1)).unwrap();
+        f.set_action("getpid", Action::Allow).unwrap();
+        let gt = Cond::new(2, ArgWidth::Qword, CmpOp::Gt, 0x1_0000_0002).unwrap();
+        let masked = Cond::new(
+            0,
+            ArgWidth::Qword,
+            CmpOp::MaskedEq(0xf_0000_00f0),
+            0x1_0000_0010,
+        )
+        .unwrap();
+        f.add_rule("mmap", Rule::new(Action::Log, vec![gt, masked]).unwrap())
+            .unwrap();
+        let want = concat!(
+            "   0: ld arch\n",
+            "   1: jeq #0xc00000b7, 3, 2\n",
+            "   2: ret KILL_PROCESS\n",
+            "   3: ld nr\n",
+            "   4: jge #0xad, 8, 5\n",
+            "   5: jge #0xac, 7, 6\n",
+            "   6: ret ERRNO(1)\n",
+            "   7: ret ALLOW\n",
+            "   8: jeq #0xde, 10, 9\n",
+            "   9: ret ERRNO(1)\n",
+            "  10: ld arg2.hi\n",
+            "  11: jgt #0x1, 15, 12\n",
+            "  12: jeq #0x1, 13, 22\n",
+            "  13: ld arg2.lo\n",
+            "  14: jgt #0x2, 15, 22\n",
+            "  15: ld arg0.hi\n",
+            "  16: and #0xf\n",
+            "  17: jeq #0x1, 18, 22\n",
+            "  18: ld arg0.lo\n",
+            "  19: and #0xf0\n",
+            "  20: jeq #0x10, 21, 22\n",
+            "  21: ret LOG\n",
+            "  22: ret ERRNO(1)\n",
+        );
+        assert_eq!(disasm(&f, Layout::BinarySearch), want);
+    }
+}
