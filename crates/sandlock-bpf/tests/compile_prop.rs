@@ -155,7 +155,7 @@ fn data_for(f: &Filter, rng: &mut Rng) -> SeccompData {
     }
     let mut args = [0u64; 6];
     for a in &mut args {
-        *a = if rng.next() % 8 == 0 {
+        *a = if rng.next().is_multiple_of(8) {
             rng.next()
         } else {
             rng.pick(&values)
@@ -231,7 +231,7 @@ proptest! {
             }
             let mut args = [0u64; 6];
             for a in &mut args {
-                *a = if rng.next() % 4 == 0 { rng.next() } else { rng.pick(&values) };
+                *a = if rng.next().is_multiple_of(4) { rng.next() } else { rng.pick(&values) };
             }
             let d = SeccompData { nr: 0, arch: 0, instruction_pointer: 0, args };
             prop_assert_eq!(eval(&prog, &d), Ok(u32::from(rule.matches(&args))), "{:x?}", args);
