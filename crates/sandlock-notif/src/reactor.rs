@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
+use sandlock_sys::features::KernelFeatures;
 use sandlock_sys::flags::{AddfdFlags, NotifRespFlags};
 use sandlock_sys::pidfd::PidFd;
 use sandlock_sys::seccomp::{NotifBuf, NotifFd};
@@ -45,8 +46,8 @@ impl fmt::Display for SandboxId {
 
 /// Tunables and kernel capabilities the reactor relies on.
 ///
-/// Build it with [`ReactorConfig::default`] and the `with_*` methods (the facade derives
-/// `addfd_send` from the probed kernel features).
+/// Build it with [`ReactorConfig::from_features`] (or [`ReactorConfig::default`]) and the
+/// `with_*` methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ReactorConfig {
@@ -68,6 +69,12 @@ impl Default for ReactorConfig {
 }
 
 impl ReactorConfig {
+    /// The configuration the probed kernel allows: [`addfd_send`](Self::addfd_send) from
+    /// `features.addfd_send`, the rest default.
+    pub fn from_features(features: &KernelFeatures) -> ReactorConfig {
+        ReactorConfig::default().with_addfd_send(features.addfd_send.is_available())
+    }
+
     /// Sets [`addfd_send`](Self::addfd_send).
     #[must_use]
     pub fn with_addfd_send(mut self, addfd_send: bool) -> ReactorConfig {

@@ -56,7 +56,7 @@ fn openat_paths(test: &str, addfd_send: bool) {
         return;
     }
     if !util::user_notif_available()
-        || (addfd_send && !util::require("ADDFD_FLAG_SEND (5.14)", util::kernel_at_least(5, 14)))
+        || (addfd_send && !util::addfd_send_available())
     {
         return;
     }

@@ -9,6 +9,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use sandlock_notif::{Reactor, ReactorEvent, SandboxId};
+use sandlock_sys::features::KernelFeatures;
 use sandlock_sys::flags::FilterFlags;
 use sandlock_sys::pidfd::PidFd;
 use sandlock_sys::seccomp::{self, NotifFd};
@@ -49,18 +50,12 @@ pub fn require(what: &str, available: bool) -> bool {
 
 /// Seccomp user notification (5.0) is usable.
 pub fn user_notif_available() -> bool {
-    require(
-        "seccomp user notification",
-        seccomp::action_avail(sandlock_sys::flags::ret::USER_NOTIF).is_ok(),
-    )
+    require("seccomp user notification", KernelFeatures::get().user_notif.is_available())
 }
 
-/// Whether the running kernel is at least `major.minor`.
-pub fn kernel_at_least(major: u32, minor: u32) -> bool {
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let mut parts = release.trim().split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
-    let (ma, mi) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    (ma, mi) >= (major, minor)
+/// `SECCOMP_ADDFD_FLAG_SEND` (5.14) is usable.
+pub fn addfd_send_available() -> bool {
+    require("SECCOMP_ADDFD_FLAG_SEND", KernelFeatures::get().addfd_send.is_available())
 }
 
 /// Child side: installs a filter notifying `notified`, sends the listener to the parent over
