@@ -183,6 +183,28 @@ pub fn eval_with_steps(program: &[SockFilter], data: &SeccompData) -> Result<Out
     }
 }
 
+/// The most instructions any run of `program` can execute: the longest path from the first
+/// instruction to a `ret`. Jumps only go forward, so the program is a DAG and one backward pass
+/// finds it. It is an upper bound: the path may need data no call can produce.
+///
+/// # Errors
+/// As [`check`].
+pub fn longest_path(program: &[SockFilter]) -> Result<usize, EvalError> {
+    check(program)?;
+    let mut longest = vec![0usize; program.len()];
+    for pc in (0..program.len()).rev() {
+        let ins = program[pc];
+        let after = |off: usize| longest.get(pc + 1 + off).copied().unwrap_or(0);
+        longest[pc] = 1 + match ins.code {
+            c if c & 0x07 == RET => 0,
+            c if c == JMP | JA => after(ins.k as usize),
+            c if c & 0x07 == JMP => after(ins.jt.into()).max(after(ins.jf.into())),
+            _ => after(0),
+        };
+    }
+    Ok(longest[0])
+}
+
 /// Checks a program the way the kernel does when it is attached.
 ///
 /// # Errors
@@ -337,6 +359,19 @@ mod tests {
         assert_eq!(eval(&p, &data(3)), Ok(1));
         assert_eq!(eval(&p, &data(12)), Ok(3));
         assert_eq!(eval(&p, &data(11)), Ok(2));
+    }
+
+    #[test]
+    fn longest_path_takes_the_longer_branch() {
+        let p = [
+            stmt(LD | W | ABS, OFF_NR),
+            jump(JMP | JEQ | K, 0, 0, 2),
+            stmt(LD | IMM, 1),
+            stmt(RET | RET_A, 0),
+            stmt(RET | K, 2),
+        ];
+        assert_eq!(longest_path(&p), Ok(4));
+        assert_eq!(longest_path(&[stmt(RET | K, 0)]), Ok(1));
     }
 
     #[test]

@@ -75,7 +75,7 @@ mod policy;
 pub use action::{Action, MAX_ERRNO};
 pub use compile::Layout;
 pub use disasm::Disasm;
-pub use eval::{EvalError, Outcome, check, eval, eval_with_steps};
+pub use eval::{EvalError, Outcome, check, eval, eval_with_steps, longest_path};
 pub use filter::{ARG_COUNT, ArgWidth, CmpOp, Cond, Filter, Rule};
 pub use insn::BPF_MAXINSNS;
 pub use policy::{DEFAULT_DENY, Deny, default_policy};

@@ -542,11 +542,15 @@ mod tests {
                     longest_plain = longest_plain.max(out.steps);
                 }
             }
+            let bound = crate::longest_path(&prog).unwrap();
+            assert!(longest <= bound);
             println!(
-                "default filter x86_64 {layout:?}: {} instructions, longest path {} (syscalls without rules: {})",
+                "default filter x86_64 {layout:?}: {} instructions, longest path measured {} \
+                 (syscalls without rules: {}), static bound {}",
                 prog.len(),
                 longest,
-                longest_plain
+                longest_plain,
+                bound
             );
         }
     }

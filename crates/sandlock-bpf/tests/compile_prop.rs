@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use sandlock_bpf::{
     Action, ArgWidth, BPF_MAXINSNS, CmpOp, Cond, Disasm, Error, Filter, Layout, Rule, SeccompData,
-    SockFilter, check, eval,
+    SockFilter, check, eval, eval_with_steps, longest_path,
 };
 use sandlock_sys::Arch;
 
@@ -235,6 +235,62 @@ proptest! {
             }
             let d = SeccompData { nr: 0, arch: 0, instruction_pointer: 0, args };
             prop_assert_eq!(eval(&prog, &d), Ok(u32::from(rule.matches(&args))), "{:x?}", args);
+        }
+    }
+}
+
+/// Opcodes seccomp accepts.
+const CODES: &[u16] = &[
+    0x20, 0x00, 0x80, 0x60, 0x01, 0x81, 0x61, 0x02, 0x03, // loads and stores
+    0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3c, 0x44, 0x4c, 0x54, 0x5c, 0x64, 0x6c, 0x74, 0x7c,
+    0x84, 0x94, 0x9c, 0xa4, 0xac, // ALU
+    0x05, 0x15, 0x1d, 0x25, 0x2d, 0x35, 0x3d, 0x45, 0x4d, // jumps
+    0x06, 0x16, 0x07, 0x87, // ret, tax/txa
+];
+
+/// Opcodes seccomp rejects: other packet loads, `ldx msh`, `neg x`, garbage.
+const BAD_CODES: &[u16] = &[0x28, 0x30, 0x50, 0xb1, 0x8c, 0xffff];
+
+fn insn() -> impl Strategy<Value = SockFilter> {
+    (
+        prop_oneof![20 => prop::sample::select(CODES), 1 => prop::sample::select(BAD_CODES)],
+        0u8..3,
+        0u8..3,
+        prop_oneof![
+            6 => (0u32..16).prop_map(|w| w * 4),
+            1 => 0u32..72,
+            1 => Just(u32::MAX),
+            1 => any::<u32>(),
+        ],
+    )
+        .prop_map(|(code, jt, jf, k)| SockFilter { code, jt, jf, k })
+}
+
+proptest! {
+    // About one random program in seven passes the checks, so run many (they are tiny).
+    #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+    /// The interpreter never panics; a program that passes the kernel's checks always runs to
+    /// a `ret`, within its longest path.
+    #[test]
+    fn interpreter_is_total(
+        mut prog in prop::collection::vec(insn(), 0..12),
+        end_with_ret in any::<bool>(),
+        nr in any::<i32>(),
+        args in any::<[u64; 6]>(),
+    ) {
+        if end_with_ret {
+            // Most random programs fail the checks; this makes many pass them.
+            prog.push(SockFilter { code: 0x06, jt: 0, jf: 0, k: 7 });
+        }
+        let d = SeccompData { nr, arch: 0xc000_003e, instruction_pointer: 0, args };
+        let run = eval_with_steps(&prog, &d);
+        match check(&prog) {
+            Ok(()) => {
+                let out = run.map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert!(out.steps <= longest_path(&prog).unwrap());
+            }
+            Err(e) => prop_assert_eq!(run, Err(e)),
         }
     }
 }
