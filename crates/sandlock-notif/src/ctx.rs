@@ -166,5 +166,9 @@ impl<'a> NotifCtx<'a> {
 }
 
 fn check(listener: &NotifFd, id: u64) -> Result<(), MemError> {
-    if listener.id_valid(id) { Ok(()) } else { Err(MemError::Gone { id }) }
+    if listener.id_valid(id) {
+        Ok(())
+    } else {
+        Err(MemError::Gone { id })
+    }
 }

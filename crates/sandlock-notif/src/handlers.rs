@@ -27,7 +27,10 @@ pub struct HandlerTable {
 impl fmt::Debug for HandlerTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HandlerTable")
-            .field("syscalls", &self.entries.iter().map(|e| e.0).collect::<Vec<_>>())
+            .field(
+                "syscalls",
+                &self.entries.iter().map(|e| e.0).collect::<Vec<_>>(),
+            )
             .field("fallback", &self.fallback.is_some())
             .finish()
     }
@@ -122,7 +125,10 @@ mod tests {
             .on(110, |_| Ok(Verdict::Errno(Errno::EPERM)));
         assert_eq!(t.len(), 3);
         assert!(t.contains(39) && t.contains(110) && t.contains(257) && !t.contains(0));
-        assert_eq!(t.entries.iter().map(|e| e.0).collect::<Vec<_>>(), [39, 110, 257]);
+        assert_eq!(
+            t.entries.iter().map(|e| e.0).collect::<Vec<_>>(),
+            [39, 110, 257]
+        );
         assert!(t.insert(110, |_| Ok(Verdict::Continue)).is_some());
         assert_eq!(t.len(), 3);
         assert_eq!(answer(&mut t, 110), Some(110));
@@ -131,6 +137,9 @@ mod tests {
         t.set_fallback(|_| Ok(Verdict::Errno(Errno::ENOSYS)));
         assert_eq!(answer(&mut t, 1), Some(1));
         assert_eq!(answer(&mut t, -1), Some(-1));
-        assert_eq!(format!("{t:?}"), "HandlerTable { syscalls: [39, 110, 257], fallback: true }");
+        assert_eq!(
+            format!("{t:?}"),
+            "HandlerTable { syscalls: [39, 110, 257], fallback: true }"
+        );
     }
 }

@@ -110,6 +110,15 @@ fn errno_of(e: &std::io::Error) -> Errno {
     Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
+/// `/proc/PID/mem` says `EIO` where `process_vm_*` says `EFAULT` (nothing mapped there); report
+/// `EFAULT` for both so that handlers see one errno whatever the backend.
+fn proc_mem_errno(e: &std::io::Error) -> Errno {
+    match errno_of(e) {
+        Errno::EIO => Errno::EFAULT,
+        other => other,
+    }
+}
+
 /// Whether a `process_vm_*` failure means "this mechanism is unusable here" rather than "this
 /// range is bad".
 fn vm_unusable(e: Errno) -> bool {
@@ -118,15 +127,29 @@ fn vm_unusable(e: Errno) -> bool {
 
 impl RemoteMem {
     pub(crate) fn new(pid: u32, access: MemAccess) -> RemoteMem {
-        RemoteMem { pid, access, proc_mem: None }
+        RemoteMem {
+            pid,
+            access,
+            proc_mem: None,
+        }
     }
 
     fn read_err(&self, addr: u64, len: usize, source: Errno) -> MemError {
-        MemError::Read { pid: self.pid, addr, len, source }
+        MemError::Read {
+            pid: self.pid,
+            addr,
+            len,
+            source,
+        }
     }
 
     fn write_err(&self, addr: u64, len: usize, source: Errno) -> MemError {
-        MemError::Write { pid: self.pid, addr, len, source }
+        MemError::Write {
+            pid: self.pid,
+            addr,
+            len,
+            source,
+        }
     }
 
     fn use_proc_mem(&self) -> bool {
@@ -161,7 +184,7 @@ impl RemoteMem {
             }
         }
         let file = self.proc_file(false)?;
-        file.read_at(buf, addr).map_err(|e| errno_of(&e))
+        file.read_at(buf, addr).map_err(|e| proc_mem_errno(&e))
     }
 
     fn write_some(&mut self, addr: u64, data: &[u8]) -> Result<usize, Errno> {
@@ -172,7 +195,7 @@ impl RemoteMem {
             }
         }
         let file = self.proc_file(true)?;
-        file.write_at(data, addr).map_err(|e| errno_of(&e))
+        file.write_at(data, addr).map_err(|e| proc_mem_errno(&e))
     }
 
     /// Fills `buf` from `addr`, or fails: a short read is an error.
@@ -180,7 +203,9 @@ impl RemoteMem {
         let len = buf.len();
         let mut done = 0;
         while done < len {
-            let at = addr.checked_add(done as u64).ok_or(self.read_err(addr, len, Errno::EFAULT))?;
+            let at =
+                addr.checked_add(done as u64)
+                    .ok_or(self.read_err(addr, len, Errno::EFAULT))?;
             match self.read_some(at, &mut buf[done..]) {
                 Ok(0) => return Err(self.read_err(addr, len, Errno::EFAULT)),
                 Ok(n) => done += n,
@@ -202,7 +227,9 @@ impl RemoteMem {
         // The NUL may sit at index `max_len`, so one byte more than `max_len` is looked at.
         let limit = max_len.saturating_add(1);
         while out.len() < limit {
-            let at = addr.checked_add(out.len() as u64).ok_or(self.read_err(addr, 1, Errno::EFAULT))?;
+            let at =
+                addr.checked_add(out.len() as u64)
+                    .ok_or(self.read_err(addr, 1, Errno::EFAULT))?;
             let to_page_end = (MIN_PAGE_SIZE - at % MIN_PAGE_SIZE) as usize;
             let n = want.min(to_page_end).min(limit - out.len());
             self.read(at, &mut chunk[..n])?;
@@ -213,7 +240,11 @@ impl RemoteMem {
             out.extend_from_slice(&chunk[..n]);
             want = (want * 2).min(MIN_PAGE_SIZE as usize);
         }
-        Err(MemError::Unterminated { pid: self.pid, addr, max_len })
+        Err(MemError::Unterminated {
+            pid: self.pid,
+            addr,
+            max_len,
+        })
     }
 
     /// Writes all of `data` at `addr`. `validate` runs after any `/proc/PID/mem` open and before
@@ -225,16 +256,18 @@ impl RemoteMem {
         validate: &mut dyn FnMut() -> Result<(), MemError>,
     ) -> Result<(), MemError> {
         let len = data.len();
-        if self.access == MemAccess::ProcMem {
-            if let Err(e) = self.proc_file(true) {
-                return Err(self.write_err(addr, len, e));
-            }
+        if self.access == MemAccess::ProcMem
+            && let Err(e) = self.proc_file(true)
+        {
+            return Err(self.write_err(addr, len, e));
         }
         validate()?;
         let mut done = 0;
         let mut validated_file = self.proc_mem.as_ref().is_some_and(|p| p.writable);
         while done < len {
-            let at = addr.checked_add(done as u64).ok_or(self.write_err(addr, len, Errno::EFAULT))?;
+            let at =
+                addr.checked_add(done as u64)
+                    .ok_or(self.write_err(addr, len, Errno::EFAULT))?;
             let had_file = self.proc_mem.as_ref().is_some_and(|p| p.writable);
             let result = self.write_some(at, &data[done..]);
             let has_file = self.proc_mem.as_ref().is_some_and(|p| p.writable);
@@ -266,7 +299,10 @@ mod tests {
     /// The end address of our `[stack]` mapping, from /proc/self/maps.
     fn stack_end() -> u64 {
         let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-        let line = maps.lines().find(|l| l.ends_with("[stack]")).expect("a [stack] mapping");
+        let line = maps
+            .lines()
+            .find(|l| l.ends_with("[stack]"))
+            .expect("a [stack] mapping");
         let range = line.split(' ').next().unwrap();
         let end = range.split('-').nth(1).unwrap();
         u64::from_str_radix(end, 16).unwrap()
@@ -303,7 +339,10 @@ mod tests {
             assert_eq!(s, vec![b'a'; 20], "{mode:?}");
             assert_eq!(m.read_cstr(base + start as u64, 20).unwrap().len(), 20);
             let err = m.read_cstr(base + start as u64, 19).unwrap_err();
-            assert!(matches!(err, MemError::Unterminated { max_len: 19, .. }), "{err}");
+            assert!(
+                matches!(err, MemError::Unterminated { max_len: 19, .. }),
+                "{err}"
+            );
             assert_eq!(err.errno(), Errno::ENAMETOOLONG);
             drop(buf);
         }
@@ -318,7 +357,10 @@ mod tests {
             let mut m = RemoteMem::new(me(), mode);
             assert_eq!(m.read_cstr(end - 8, 4096).unwrap(), b"", "{mode:?}");
             let mut past = [0u8; 16];
-            assert_eq!(m.read(end - 8, &mut past).unwrap_err().errno(), Errno::EFAULT);
+            assert_eq!(
+                m.read(end - 8, &mut past).unwrap_err().errno(),
+                Errno::EFAULT
+            );
         }
     }
 
@@ -338,7 +380,9 @@ mod tests {
             let mut back = [0u8; 6];
             m.read(addr, &mut back).unwrap();
             assert_eq!(&back, b"abcdef");
-            let gone = m.write(addr, b"x", &mut || Err(MemError::Gone { id: 7 })).unwrap_err();
+            let gone = m
+                .write(addr, b"x", &mut || Err(MemError::Gone { id: 7 }))
+                .unwrap_err();
             assert!(matches!(gone, MemError::Gone { id: 7 }));
             // `target` is read through a raw address above; keep it alive and observed.
             assert_eq!(std::hint::black_box(&target).len(), 6);

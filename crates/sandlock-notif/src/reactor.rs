@@ -64,7 +64,11 @@ pub struct ReactorConfig {
 
 impl Default for ReactorConfig {
     fn default() -> ReactorConfig {
-        ReactorConfig { addfd_send: false, mem_access: MemAccess::Auto, drain_budget: 64 }
+        ReactorConfig {
+            addfd_send: false,
+            mem_access: MemAccess::Auto,
+            drain_budget: 64,
+        }
     }
 }
 
@@ -311,7 +315,10 @@ impl Reactor {
             next_token: WAKE_TOKEN.0 + 1,
             next_sandbox: 1,
             buf: NotifBuf::new(&sizes),
-            config: ReactorConfig { drain_budget: config.drain_budget.max(1), ..config },
+            config: ReactorConfig {
+                drain_budget: config.drain_budget.max(1),
+                ..config
+            },
         })
     }
 
@@ -345,7 +352,11 @@ impl Reactor {
         let token = self.new_token();
         self.poll
             .registry()
-            .register(&mut SourceFd(&listener.as_raw_fd()), token, Interest::READABLE)
+            .register(
+                &mut SourceFd(&listener.as_raw_fd()),
+                token,
+                Interest::READABLE,
+            )
             .map_err(RegisterError::Register)?;
         self.next_sandbox += 1;
         self.sources.insert(token, Source::Listener(id));
@@ -379,11 +390,19 @@ impl Reactor {
         let mio_token = self.new_token();
         self.poll
             .registry()
-            .register(&mut SourceFd(&pidfd.as_raw_fd()), mio_token, Interest::READABLE)
+            .register(
+                &mut SourceFd(&pidfd.as_raw_fd()),
+                mio_token,
+                Interest::READABLE,
+            )
             .map_err(RegisterError::Register)?;
         self.sources.insert(mio_token, Source::Process(sandbox));
         if let Some(sb) = self.sandboxes.get_mut(&sandbox) {
-            sb.watched.push(Watched { mio_token, token, pidfd });
+            sb.watched.push(Watched {
+                mio_token,
+                token,
+                pidfd,
+            });
         }
         Ok(())
     }
@@ -403,7 +422,10 @@ impl Reactor {
                 (w.token, w.pidfd)
             })
             .collect();
-        Some(RemovedSandbox { stats: sb.stats, watched })
+        Some(RemovedSandbox {
+            stats: sb.stats,
+            watched,
+        })
     }
 
     /// The counters of a sandbox.
@@ -413,7 +435,9 @@ impl Reactor {
 
     /// Whether the sandbox's listener is still open (no hang-up, no failure, not removed).
     pub fn listener_open(&self, sandbox: SandboxId) -> bool {
-        self.sandboxes.get(&sandbox).is_some_and(|sb| sb.listener.is_some())
+        self.sandboxes
+            .get(&sandbox)
+            .is_some_and(|sb| sb.listener.is_some())
     }
 
     /// Number of registered sandboxes.
@@ -442,7 +466,11 @@ impl Reactor {
     /// [`PollError`] when `epoll_wait` fails; the reactor stays usable.
     pub fn run_once(&mut self, timeout: Option<Duration>) -> Result<Vec<ReactorEvent>, PollError> {
         let mut out = Vec::new();
-        let timeout = if self.backlog.is_empty() { timeout } else { Some(Duration::ZERO) };
+        let timeout = if self.backlog.is_empty() {
+            timeout
+        } else {
+            Some(Duration::ZERO)
+        };
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -450,9 +478,13 @@ impl Reactor {
         }
         let mut ready = std::mem::take(&mut self.ready);
         ready.clear();
-        ready.extend(
-            self.events.iter().map(|e| (e.token(), e.is_readable(), e.is_read_closed() || e.is_error())),
-        );
+        ready.extend(self.events.iter().map(|e| {
+            (
+                e.token(),
+                e.is_readable(),
+                e.is_read_closed() || e.is_error(),
+            )
+        }));
         for _ in 0..self.backlog.len() {
             if let Some((id, hung_up)) = self.backlog.pop_front() {
                 self.serve_listener(id, hung_up, &mut out);
@@ -464,11 +496,10 @@ impl Reactor {
                 continue;
             }
             match self.sources.get(&token).copied() {
-                Some(Source::Listener(id)) => {
-                    if readable || closed {
-                        self.serve_listener(id, closed, &mut out);
-                    }
+                Some(Source::Listener(id)) if readable || closed => {
+                    self.serve_listener(id, closed, &mut out);
                 }
+                Some(Source::Listener(_)) => {}
                 Some(Source::Process(id)) => self.process_exited(id, token, &mut out),
                 // A source removed earlier in this round.
                 None => {}
@@ -479,19 +510,31 @@ impl Reactor {
     }
 
     fn process_exited(&mut self, id: SandboxId, mio_token: Token, out: &mut Vec<ReactorEvent>) {
-        let Some(sb) = self.sandboxes.get_mut(&id) else { return };
-        let Some(pos) = sb.watched.iter().position(|w| w.mio_token == mio_token) else { return };
+        let Some(sb) = self.sandboxes.get_mut(&id) else {
+            return;
+        };
+        let Some(pos) = sb.watched.iter().position(|w| w.mio_token == mio_token) else {
+            return;
+        };
         let w = sb.watched.swap_remove(pos);
         deregister(&self.poll, &mut self.sources, mio_token, &w.pidfd);
-        out.push(ReactorEvent::ProcessExited { sandbox: id, token: w.token, pidfd: w.pidfd });
+        out.push(ReactorEvent::ProcessExited {
+            sandbox: id,
+            token: w.token,
+            pidfd: w.pidfd,
+        });
     }
 
     /// Receives and answers notifications of one listener while it stays readable, up to the
     /// drain budget; then reports a hang-up if there was one.
     fn serve_listener(&mut self, id: SandboxId, hung_up: bool, out: &mut Vec<ReactorEvent>) {
         let config = self.config;
-        let Some(sb) = self.sandboxes.get_mut(&id) else { return };
-        let Some(listener) = sb.listener.as_ref() else { return };
+        let Some(sb) = self.sandboxes.get_mut(&id) else {
+            return;
+        };
+        let Some(listener) = sb.listener.as_ref() else {
+            return;
+        };
         let mut budget = config.drain_budget;
         let mut failure = None;
         loop {
@@ -518,7 +561,15 @@ impl Reactor {
             match listener.recv(&mut self.buf) {
                 Ok(notif) => {
                     sb.stats.received += 1;
-                    dispatch(id, listener, &mut sb.handlers, &mut sb.stats, notif, &config, out);
+                    dispatch(
+                        id,
+                        listener,
+                        &mut sb.handlers,
+                        &mut sb.stats,
+                        notif,
+                        &config,
+                        out,
+                    );
                 }
                 Err(Errno::ENOENT) => sb.stats.vanished_before_recv += 1,
                 Err(Errno::EINTR) => {}
@@ -545,7 +596,9 @@ fn deregister(poll: &Poll, sources: &mut HashMap<Token, Source>, token: Token, f
     // Closing the fd would also remove it from the epoll set, unless it was duplicated
     // somewhere; deregistering first rules out stale events in that case. An error here means
     // it was not registered, which leaves nothing to undo.
-    let _ = poll.registry().deregister(&mut SourceFd(&fd.as_fd().as_raw_fd()));
+    let _ = poll
+        .registry()
+        .deregister(&mut SourceFd(&fd.as_fd().as_raw_fd()));
     sources.remove(&token);
 }
 
@@ -611,24 +664,44 @@ fn respond(
     out: &mut Vec<ReactorEvent>,
 ) {
     let id = notif.id;
-    let errno = |e: Errno| SeccompNotifResp { id, val: 0, error: -e.raw(), flags: 0 };
+    let errno = |e: Errno| SeccompNotifResp {
+        id,
+        val: 0,
+        error: -e.raw(),
+        flags: 0,
+    };
     let resp = match verdict {
         Verdict::Errno(e) if (1..=MAX_ERRNO).contains(&e.raw()) => errno(e),
         Verdict::Errno(_) => {
             stats.handler_errors += 1;
             errno(Errno::EPERM)
         }
-        Verdict::Return(val) => SeccompNotifResp { id, val, error: 0, flags: 0 },
-        Verdict::Continue => {
-            SeccompNotifResp { id, val: 0, error: 0, flags: NotifRespFlags::CONTINUE.bits() }
-        }
+        Verdict::Return(val) => SeccompNotifResp {
+            id,
+            val,
+            error: 0,
+            flags: 0,
+        },
+        Verdict::Continue => SeccompNotifResp {
+            id,
+            val: 0,
+            error: 0,
+            flags: NotifRespFlags::CONTINUE.bits(),
+        },
         Verdict::Kill => {
             stats.kill_requested += 1;
-            out.push(ReactorEvent::KillRequested { sandbox, pid: notif.pid });
+            out.push(ReactorEvent::KillRequested {
+                sandbox,
+                pid: notif.pid,
+            });
             errno(Errno::EPERM)
         }
         Verdict::InjectFd { fd, cloexec } => {
-            let flags = if config.addfd_send { AddfdFlags::SEND } else { AddfdFlags::empty() };
+            let flags = if config.addfd_send {
+                AddfdFlags::SEND
+            } else {
+                AddfdFlags::empty()
+            };
             let addfd = SeccompNotifAddfd {
                 id,
                 flags: flags.bits(),
@@ -641,7 +714,12 @@ fn respond(
                     stats.answered += 1;
                     return;
                 }
-                Ok(newfd) => SeccompNotifResp { id, val: i64::from(newfd), error: 0, flags: 0 },
+                Ok(newfd) => SeccompNotifResp {
+                    id,
+                    val: i64::from(newfd),
+                    error: 0,
+                    flags: 0,
+                },
                 Err(Errno::ENOENT) => {
                     stats.died_before_answer += 1;
                     return;

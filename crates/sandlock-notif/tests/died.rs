@@ -70,8 +70,16 @@ fn caller_killed_while_pending() {
         let status = child.wait().unwrap();
         assert_eq!(status.signal(), Some(libc::SIGKILL), "{id}: {status}");
         let stats = reactor.stats(id).unwrap();
-        assert_eq!((stats.received, stats.answered, stats.died_before_answer), (1, 0, 1), "{id}");
-        assert_eq!(stats.send_errors + stats.handler_errors + stats.panics, 0, "{stats:?}");
+        assert_eq!(
+            (stats.received, stats.answered, stats.died_before_answer),
+            (1, 0, 1),
+            "{id}"
+        );
+        assert_eq!(
+            stats.send_errors + stats.handler_errors + stats.panics,
+            0,
+            "{stats:?}"
+        );
     }
     drop(pidfd);
 

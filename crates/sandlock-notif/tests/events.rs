@@ -35,7 +35,11 @@ fn process_exit_and_listener_hangup() {
                     assert_eq!(sandbox, id);
                     closed = true;
                 }
-                ReactorEvent::ProcessExited { sandbox, token, pidfd } => {
+                ReactorEvent::ProcessExited {
+                    sandbox,
+                    token,
+                    pidfd,
+                } => {
                     assert_eq!((sandbox, token), (id, 7));
                     exited = Some(pidfd);
                 }
@@ -44,7 +48,10 @@ fn process_exit_and_listener_hangup() {
         }
     }
     // The pidfd came back; reap through it.
-    assert_eq!(exited.unwrap().wait(libc::WEXITED).unwrap(), WaitStatus::Exited(0));
+    assert_eq!(
+        exited.unwrap().wait(libc::WEXITED).unwrap(),
+        WaitStatus::Exited(0)
+    );
     assert!(!reactor.listener_open(id));
     let removed = reactor.remove_sandbox(id).unwrap();
     assert!(removed.watched.is_empty());
@@ -70,8 +77,13 @@ fn removed_sandbox_keeps_its_watched_pidfds() {
     let mut reactor = Reactor::new(ReactorConfig::default()).unwrap();
     let spawned = util::spawn_child(TEST, &[]);
     // Wait until the child's openat is pending, then register and remove without serving it.
-    assert_eq!(sandlock_sys::poll::wait_readable(&spawned.listener, None), Ok(true));
-    let id = reactor.add_sandbox(spawned.listener, HandlerTable::new()).unwrap();
+    assert_eq!(
+        sandlock_sys::poll::wait_readable(&spawned.listener, None),
+        Ok(true)
+    );
+    let id = reactor
+        .add_sandbox(spawned.listener, HandlerTable::new())
+        .unwrap();
     reactor.watch_process(id, spawned.pidfd, 1).unwrap();
     let removed = reactor.remove_sandbox(id).unwrap();
     assert_eq!(removed.stats.received, 0);
@@ -90,9 +102,14 @@ fn waker_interrupts_from_another_thread() {
     }
     let mut reactor = Reactor::new(ReactorConfig::default()).unwrap();
     let waker = reactor.waker();
-    std::thread::spawn(move || waker.wake().unwrap()).join().unwrap();
+    std::thread::spawn(move || waker.wake().unwrap())
+        .join()
+        .unwrap();
     let events = reactor.run_once(None).unwrap();
-    assert!(matches!(events.as_slice(), [ReactorEvent::Woken]), "{events:?}");
+    assert!(
+        matches!(events.as_slice(), [ReactorEvent::Woken]),
+        "{events:?}"
+    );
     // Nothing else is pending now.
     let events = reactor.run_once(Some(std::time::Duration::ZERO)).unwrap();
     assert!(events.is_empty(), "{events:?}");
@@ -112,7 +129,10 @@ fn watching_for_an_unknown_sandbox_fails() {
     util::run_until_closed(&mut reactor, &[id]);
     reactor.remove_sandbox(id).unwrap();
     let e = reactor.watch_process(id, me, 0).unwrap_err();
-    assert!(matches!(e, RegisterError::UnknownSandbox(s) if s == id), "{e}");
+    assert!(
+        matches!(e, RegisterError::UnknownSandbox(s) if s == id),
+        "{e}"
+    );
     let mut child = spawned.child;
     util::assert_success(child.wait().unwrap(), "helper child");
 }

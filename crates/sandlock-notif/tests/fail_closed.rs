@@ -78,7 +78,11 @@ fn out_of_range_errno() {
         let mut calls = 0;
         HandlerTable::new().on(nr("openat"), move |_| {
             calls += 1;
-            Ok(Verdict::Errno(Errno::from_raw(if calls == 1 { 0 } else { 5000 })))
+            Ok(Verdict::Errno(Errno::from_raw(if calls == 1 {
+                0
+            } else {
+                5000
+            })))
         })
     });
     if let Some(stats) = stats {

@@ -18,7 +18,11 @@ fn fifty_sandboxes_with_distinct_answers() {
         let seed: u32 = util::param("SEED").parse().unwrap();
         util::child_install_filter(&[nr("getppid")]);
         for k in 1..=CALLS {
-            assert_eq!(parent_id(), seed * 1000 + k, "call {k} of sandbox seed {seed}");
+            assert_eq!(
+                parent_id(),
+                seed * 1000 + k,
+                "call {k} of sandbox seed {seed}"
+            );
         }
         return;
     }
@@ -44,7 +48,11 @@ fn fifty_sandboxes_with_distinct_answers() {
     for (mut child, id) in children.into_iter().zip(&ids) {
         util::assert_success(child.wait().unwrap(), &format!("{id}"));
         let stats = reactor.stats(*id).unwrap();
-        assert_eq!((stats.received, stats.answered), (CALLS.into(), CALLS.into()), "{id}");
+        assert_eq!(
+            (stats.received, stats.answered),
+            (CALLS.into(), CALLS.into()),
+            "{id}"
+        );
         assert!(!reactor.listener_open(*id));
         let removed = reactor.remove_sandbox(*id).unwrap();
         assert_eq!(removed.stats, stats);

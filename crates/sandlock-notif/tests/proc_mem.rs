@@ -17,7 +17,10 @@ fn read_and_write(test: &str, access: MemAccess) {
         let e = File::open("/etc/hostname").unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EACCES), "{e}");
         let cwd = std::env::current_dir().unwrap();
-        assert_eq!(cwd.as_os_str().as_encoded_bytes(), &FAKE_CWD[..FAKE_CWD.len() - 1]);
+        assert_eq!(
+            cwd.as_os_str().as_encoded_bytes(),
+            &FAKE_CWD[..FAKE_CWD.len() - 1]
+        );
         return;
     }
     if !util::user_notif_available() {
@@ -40,7 +43,11 @@ fn read_and_write(test: &str, access: MemAccess) {
         });
     let config = ReactorConfig::default().with_mem_access(access);
     let (stats, _) = util::serve_child(test, &[], config, handlers);
-    assert_eq!((stats.received, stats.answered, stats.handler_errors), (2, 2, 0), "{stats:?}");
+    assert_eq!(
+        (stats.received, stats.answered, stats.handler_errors),
+        (2, 2, 0),
+        "{stats:?}"
+    );
 }
 
 #[test]

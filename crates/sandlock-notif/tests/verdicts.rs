@@ -32,7 +32,10 @@ fn getppid_answered_with_a_return_value() {
     });
     let (stats, events) = util::serve_child(TEST, &[], ReactorConfig::default(), handlers);
     assert!(events.is_empty(), "{events:?}");
-    assert_eq!((stats.received, stats.answered, stats.died_before_answer), (2, 2, 0));
+    assert_eq!(
+        (stats.received, stats.answered, stats.died_before_answer),
+        (2, 2, 0)
+    );
 }
 
 /// The child opens three paths; the parent reads each path from the child's memory and denies
@@ -44,20 +47,23 @@ fn openat_paths(test: &str, addfd_send: bool) {
         assert_eq!(denied.raw_os_error(), Some(libc::EACCES), "{denied}");
         let missing = File::open("/no/such/file").unwrap_err();
         assert_eq!(missing.raw_os_error(), Some(libc::ENOENT), "{missing}");
-        let mut injected =
-            OpenOptions::new().read(true).write(true).open("/sandlock/injected").unwrap();
+        let mut injected = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/sandlock/injected")
+            .unwrap();
         let meta = injected.metadata().unwrap();
         let null = std::fs::metadata("/dev/null").unwrap();
         assert!(meta.file_type().is_char_device());
         assert_eq!(meta.rdev(), null.rdev(), "the injected fd is /dev/null");
-        injected.write_all(b"written through the injected fd").unwrap();
+        injected
+            .write_all(b"written through the injected fd")
+            .unwrap();
         let mut rest = Vec::new();
         assert_eq!(injected.read_to_end(&mut rest).unwrap(), 0);
         return;
     }
-    if !util::user_notif_available()
-        || (addfd_send && !util::addfd_send_available())
-    {
+    if !util::user_notif_available() || (addfd_send && !util::addfd_send_available()) {
         return;
     }
     let handlers = HandlerTable::new().on(nr("openat"), |ctx| {
@@ -66,8 +72,14 @@ fn openat_paths(test: &str, addfd_send: bool) {
             b"/etc/hostname" => Verdict::Errno(Errno::EACCES),
             b"/sandlock/injected" => {
                 ctx.check_valid()?;
-                let null = OpenOptions::new().read(true).write(true).open("/dev/null")?;
-                Verdict::InjectFd { fd: null.into(), cloexec: true }
+                let null = OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open("/dev/null")?;
+                Verdict::InjectFd {
+                    fd: null.into(),
+                    cloexec: true,
+                }
             }
             _ => Verdict::Errno(Errno::ENOENT),
         })
@@ -76,7 +88,10 @@ fn openat_paths(test: &str, addfd_send: bool) {
     let (stats, events) = util::serve_child(test, &[], config, handlers);
     assert!(events.is_empty(), "{events:?}");
     assert_eq!((stats.received, stats.answered), (3, 3), "{stats:?}");
-    assert_eq!(stats.inject_failed + stats.handler_errors + stats.died_before_answer, 0);
+    assert_eq!(
+        stats.inject_failed + stats.handler_errors + stats.died_before_answer,
+        0
+    );
 }
 
 #[test]
@@ -103,7 +118,11 @@ fn continue_without_memory_access_runs_the_call() {
     }
     let handlers = HandlerTable::new().on(nr("openat"), |_| Ok(Verdict::Continue));
     let (stats, _) = util::serve_child(TEST, &[], ReactorConfig::default(), handlers);
-    assert_eq!((stats.answered, stats.continue_refused), (1, 0), "{stats:?}");
+    assert_eq!(
+        (stats.answered, stats.continue_refused),
+        (1, 0),
+        "{stats:?}"
+    );
 }
 
 #[test]

@@ -10,7 +10,12 @@ use sandlock_sys::structs::{SeccompData, SockFilter};
 use sandlock_sys::{Arch, syscalls::X32_SYSCALL_BIT};
 
 fn stmt(code: u16, k: u32) -> SockFilter {
-    SockFilter { code, jt: 0, jf: 0, k }
+    SockFilter {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    }
 }
 
 fn jump(code: u16, k: u32, jt: u8, jf: u8) -> SockFilter {
@@ -18,7 +23,7 @@ fn jump(code: u16, k: u32, jt: u8, jf: u8) -> SockFilter {
 }
 
 /// `arch == native` else kill; `nr & X32` → kill; `nr ∈ notified` → USER_NOTIF; else ALLOW.
-pub fn notify(notified: &[u32]) -> Vec<SockFilter> {
+pub(crate) fn notify(notified: &[u32]) -> Vec<SockFilter> {
     let ld = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
     let jeq = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
     let jset = (libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K) as u16;

@@ -50,12 +50,18 @@ pub fn require(what: &str, available: bool) -> bool {
 
 /// Seccomp user notification (5.0) is usable.
 pub fn user_notif_available() -> bool {
-    require("seccomp user notification", KernelFeatures::get().user_notif.is_available())
+    require(
+        "seccomp user notification",
+        KernelFeatures::get().user_notif.is_available(),
+    )
 }
 
 /// `SECCOMP_ADDFD_FLAG_SEND` (5.14) is usable.
 pub fn addfd_send_available() -> bool {
-    require("SECCOMP_ADDFD_FLAG_SEND", KernelFeatures::get().addfd_send.is_available())
+    require(
+        "SECCOMP_ADDFD_FLAG_SEND",
+        KernelFeatures::get().addfd_send.is_available(),
+    )
 }
 
 /// Child side: installs a filter notifying `notified`, sends the listener to the parent over
@@ -88,7 +94,13 @@ impl Spawned {
 pub fn spawn_child(test: &str, env: &[(&str, String)]) -> Spawned {
     let (parent_end, child_end) = scm::seqpacket_pair().expect("socketpair");
     let child = Command::new(std::env::current_exe().expect("current_exe"))
-        .args([test, "--exact", "--nocapture", "--test-threads=1", "--quiet"])
+        .args([
+            test,
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+            "--quiet",
+        ])
         .env(CHILD_ENV, test)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::from(child_end))
@@ -98,9 +110,16 @@ pub fn spawn_child(test: &str, env: &[(&str, String)]) -> Spawned {
     let mut buf = [0u8; 8];
     let (n, fd) = scm::recv_with_fd(&parent_end, &mut buf).expect("recv listener");
     let fd = fd.unwrap_or_else(|| {
-        panic!("child sent no listener ({n} bytes: {:?})", String::from_utf8_lossy(&buf[..n]))
+        panic!(
+            "child sent no listener ({n} bytes: {:?})",
+            String::from_utf8_lossy(&buf[..n])
+        )
     });
-    Spawned { child, listener: NotifFd::new(fd), pidfd }
+    Spawned {
+        child,
+        listener: NotifFd::new(fd),
+        pidfd,
+    }
 }
 
 /// Runs the reactor until every sandbox in `ids` reported `ListenerClosed`; returns the other
@@ -110,8 +129,14 @@ pub fn run_until_closed(reactor: &mut Reactor, ids: &[SandboxId]) -> Vec<Reactor
     let mut other = Vec::new();
     let start = Instant::now();
     while !open.is_empty() {
-        assert!(start.elapsed() < HANG_GUARD, "hang: listeners {open:?} still open");
-        for event in reactor.run_once(Some(Duration::from_secs(1))).expect("run_once") {
+        assert!(
+            start.elapsed() < HANG_GUARD,
+            "hang: listeners {open:?} still open"
+        );
+        for event in reactor
+            .run_once(Some(Duration::from_secs(1)))
+            .expect("run_once")
+        {
             match event {
                 ReactorEvent::ListenerClosed { sandbox } if open.contains(&sandbox) => {
                     open.retain(|&s| s != sandbox);
@@ -137,8 +162,14 @@ pub fn serve_child(
     handlers: sandlock_notif::HandlerTable,
 ) -> (sandlock_notif::SandboxStats, Vec<ReactorEvent>) {
     let mut reactor = Reactor::new(config).expect("reactor");
-    let Spawned { mut child, listener, pidfd: _ } = spawn_child(test, env);
-    let id = reactor.add_sandbox(listener, handlers).expect("add_sandbox");
+    let Spawned {
+        mut child,
+        listener,
+        pidfd: _,
+    } = spawn_child(test, env);
+    let id = reactor
+        .add_sandbox(listener, handlers)
+        .expect("add_sandbox");
     let events = run_until_closed(&mut reactor, &[id]);
     assert_success(child.wait().expect("wait"), test);
     (reactor.stats(id).expect("stats"), events)
