@@ -19,6 +19,12 @@
 //! Whether the running kernel supports an action (e.g. `USER_NOTIF`, 5.0) is the caller's
 //! concern (`sandlock_sys::features`).
 //!
+//! # Kernel features used by the programs
+//! Seccomp filters (3.5), `SECCOMP_RET_KILL_PROCESS` and `SECCOMP_RET_LOG` (4.14),
+//! `SECCOMP_RET_USER_NOTIF` (5.0, and a listener from `SECCOMP_FILTER_FLAG_NEW_LISTENER`).
+//! The compiler emits whatever actions the filter names; the kernel refuses an action it does
+//! not know at attach time, so callers probe first.
+//!
 //! # Program layout
 //! ```text
 //!       ld arch
