@@ -111,10 +111,9 @@ mod tests {
     use super::*;
     use sandlock_sys::Errno;
 
-    fn answer(table: &mut HandlerTable, nr: i32) -> Option<i64> {
-        // Handlers are not called here (a NotifCtx needs a listener); check the lookup only by
-        // identity of the boxed closure's output type via a marker stored in the table order.
-        table.get_mut(nr).map(|_| i64::from(nr))
+    /// Whether a handler is found for `nr` (calling one needs a listener, so it is not called).
+    fn found(table: &mut HandlerTable, nr: i32) -> bool {
+        table.get_mut(nr).is_some()
     }
 
     #[test]
@@ -131,12 +130,12 @@ mod tests {
         );
         assert!(t.insert(110, |_| Ok(Verdict::Continue)).is_some());
         assert_eq!(t.len(), 3);
-        assert_eq!(answer(&mut t, 110), Some(110));
-        assert_eq!(answer(&mut t, 1), None);
-        assert_eq!(answer(&mut t, -1), None);
+        assert!(found(&mut t, 110));
+        assert!(!found(&mut t, 1));
+        assert!(!found(&mut t, -1));
         t.set_fallback(|_| Ok(Verdict::Errno(Errno::ENOSYS)));
-        assert_eq!(answer(&mut t, 1), Some(1));
-        assert_eq!(answer(&mut t, -1), Some(-1));
+        assert!(found(&mut t, 1));
+        assert!(found(&mut t, -1));
         assert_eq!(
             format!("{t:?}"),
             "HandlerTable { syscalls: [39, 110, 257], fallback: true }"

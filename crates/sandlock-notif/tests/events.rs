@@ -5,10 +5,13 @@
 mod util;
 
 use std::fs::File;
+use std::io::Write;
 use std::os::unix::process::parent_id;
 
 use sandlock_notif::{HandlerTable, Reactor, ReactorConfig, ReactorEvent, RegisterError, Verdict};
+use sandlock_sys::Errno;
 use sandlock_sys::pidfd::{PidFd, WaitStatus};
+use sandlock_sys::seccomp::NotifFd;
 use util::nr;
 
 #[test]
@@ -93,6 +96,40 @@ fn removed_sandbox_keeps_its_watched_pidfds() {
     assert!(reactor.is_empty());
     let mut child = spawned.child;
     drop(child.wait());
+}
+
+#[test]
+fn a_failing_listener_is_closed_and_contained() {
+    const TEST: &str = "a_failing_listener_is_closed_and_contained";
+    if util::in_child(TEST) {
+        util::child_install_filter(&[nr("getppid")]);
+        assert_eq!(parent_id(), 9);
+        return;
+    }
+    if !util::user_notif_available() {
+        return;
+    }
+    let mut reactor = Reactor::new(ReactorConfig::default()).unwrap();
+    // Not a listener: a readable pipe, on which NOTIF_RECV fails with ENOTTY.
+    let (r, mut w) = std::io::pipe().unwrap();
+    w.write_all(b"x").unwrap();
+    let bogus = reactor
+        .add_sandbox(NotifFd::new(r.into()), HandlerTable::new())
+        .unwrap();
+    let spawned = util::spawn_child(TEST, &[]);
+    let handlers = HandlerTable::new().on(nr("getppid"), |_| Ok(Verdict::Return(9)));
+    let good = reactor.add_sandbox(spawned.listener, handlers).unwrap();
+    let events = util::run_until_closed(&mut reactor, &[good]);
+    assert!(
+        matches!(events.as_slice(),
+            [ReactorEvent::ListenerFailed { sandbox, error }]
+                if *sandbox == bogus && *error == Errno::ENOTTY),
+        "{events:?}"
+    );
+    assert!(!reactor.listener_open(bogus));
+    assert_eq!(reactor.stats(good).unwrap().answered, 1);
+    let mut child = spawned.child;
+    util::assert_success(child.wait().unwrap(), TEST);
 }
 
 #[test]
