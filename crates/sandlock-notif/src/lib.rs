@@ -14,6 +14,12 @@
 //!   injection or a `Continue` after a memory read is answered `EPERM`, and the reactor keeps
 //!   serving everyone else.
 //!
+//! The reactor is not `Send` (handlers may capture `Rc`s): create it, and its handler tables,
+//! on the thread that runs it. Panics are caught with `catch_unwind`, so this needs the default
+//! `panic = "unwind"`; under `panic = "abort"` a panicking handler takes the supervisor down.
+//! One listener is drained at most [`ReactorConfig::drain_budget`] notifications at a time, so
+//! a busy sandbox cannot starve the others.
+//!
 //! It does **not** compile or install filters (that is `sandlock-bpf` and the spawner), and it
 //! knows nothing of policy: which calls are notified, and what the handlers decide, is the
 //! caller's business. It spawns no threads and uses no async runtime.
