@@ -80,9 +80,9 @@ pub(crate) fn proc_status(key: &str) -> String {
         .unwrap_or_else(|| panic!("no {key} in /proc/self/status"))
 }
 
-/// The fds open in this process.
+/// The fds open in this process (without the one used to list them).
 pub(crate) fn open_fds() -> Vec<i32> {
-    let mut fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+    let listed: Vec<i32> = std::fs::read_dir("/proc/self/fd")
         .expect("/proc/self/fd")
         .map(|e| {
             e.expect("fd entry")
@@ -91,6 +91,11 @@ pub(crate) fn open_fds() -> Vec<i32> {
                 .parse()
                 .expect("fd number")
         })
+        .collect();
+    // The directory's own fd was closed when the listing ended.
+    let mut fds: Vec<i32> = listed
+        .into_iter()
+        .filter(|fd| std::fs::read_link(format!("/proc/self/fd/{fd}")).is_ok())
         .collect();
     fds.sort_unstable();
     fds
