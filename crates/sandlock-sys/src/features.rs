@@ -136,9 +136,12 @@ impl fmt::Display for Availability {
             Availability::Available => f.write_str("yes"),
             Availability::Missing => f.write_str("no (not in this kernel)"),
             Availability::Disabled => f.write_str("no (built in, disabled at boot)"),
+            Availability::Blocked(Errno::EBUSY) => {
+                f.write_str("no (the inherited seccomp filters already have a listener)")
+            }
             Availability::Blocked(e) => write!(
                 f,
-                "no (denied with {e}, errno {}: by a seccomp filter, an LSM or an existing listener)",
+                "no (denied with {e}, errno {}, likely by a seccomp filter or an LSM)",
                 e.raw()
             ),
             Availability::Killed(sig) => {
@@ -722,7 +725,9 @@ const NOT_PROBED: i64 = i64::MIN;
 /// What the probe child reported.
 struct ChildReport {
     pid: libc::pid_t,
+    /// Taken by [`ChildReport::take_listener`]; `listener_reported` remembers it came.
     listener: Option<Result<OwnedFd, Errno>>,
+    listener_reported: bool,
     x32: Option<i64>,
     ia32: Option<i64>,
     /// The signal that killed the child, if one did.
@@ -734,7 +739,7 @@ struct ChildReport {
 impl ChildReport {
     /// The first step the child did not report: the one it died in, if it died.
     fn first_missing_step(&self) -> Option<Step> {
-        if self.listener.is_none() {
+        if !self.listener_reported {
             Some(Step::Listener)
         } else if self.x32.is_none() {
             Some(Step::X32)
@@ -817,6 +822,7 @@ fn run_probe_child() -> Result<ChildReport, Errno> {
     let mut report = ChildReport {
         pid,
         listener: None,
+        listener_reported: false,
         x32: None,
         ia32: None,
         signal: None,
@@ -831,6 +837,7 @@ fn run_probe_child() -> Result<ChildReport, Errno> {
                 let value = i64::from_ne_bytes(value);
                 match msg[0] {
                     s if s == Step::Listener as u8 => {
+                        report.listener_reported = true;
                         report.listener = Some(match (value, fd) {
                             (0, Some(fd)) => Ok(fd),
                             (v, _) if v < 0 => {

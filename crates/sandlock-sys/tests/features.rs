@@ -4,6 +4,8 @@
 mod util;
 
 use sandlock_sys::features::{Availability, FAKE_FEATURES_ENV, KernelFeatures};
+#[cfg(target_arch = "x86_64")]
+use sandlock_sys::structs::SockFilter;
 
 #[test]
 fn probe_reports_this_kernel() {
@@ -174,4 +176,91 @@ fn fake_features_env_rejects_typos() {
     );
     assert!(stderr.contains("no-wait-killabel"), "{stderr}");
     assert!(stderr.contains("unknown feature"), "{stderr}");
+}
+
+const UNDER_FILTER: &str = "probe-under-a-filter";
+
+/// A filter that kills i386 calls, fakes `ENOSYS` for clone3 and pidfd_open and `EPERM` for
+/// close_range; installed with a listener of its own so the chain cannot take another.
+#[cfg(target_arch = "x86_64")]
+fn lying_filter() -> Vec<SockFilter> {
+    use sandlock_sys::flags::ret;
+    use sandlock_sys::syscalls::AUDIT_ARCH_X86_64;
+    let insn = |code: u16, jt: u8, jf: u8, k: u32| SockFilter { code, jt, jf, k };
+    const LD: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+    const JEQ: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+    const RET: u16 = 0x06; // BPF_RET | BPF_K
+    const NR: u32 = 0; // offsetof(struct seccomp_data, nr)
+    const ARCH: u32 = 4; // offsetof(struct seccomp_data, arch)
+    vec![
+        insn(LD, 0, 0, ARCH),
+        insn(JEQ, 1, 0, AUDIT_ARCH_X86_64),
+        insn(RET, 0, 0, ret::KILL_PROCESS),
+        insn(LD, 0, 0, NR),
+        insn(JEQ, 3, 0, libc::SYS_clone3 as u32),
+        insn(JEQ, 2, 0, libc::SYS_pidfd_open as u32),
+        insn(JEQ, 2, 0, libc::SYS_close_range as u32),
+        insn(RET, 0, 0, ret::ALLOW),
+        insn(RET, 0, 0, ret::ERRNO | libc::ENOSYS as u32),
+        insn(RET, 0, 0, ret::ERRNO | libc::EPERM as u32),
+    ]
+}
+
+/// Under a filter that lies, the probe reports "blocked", not "missing", and the listener
+/// features are blocked by the chain's existing listener.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn probe_under_a_filter() {
+    use sandlock_sys::flags::FilterFlags;
+    use sandlock_sys::{Errno, process, seccomp};
+
+    if !util::is_child(UNDER_FILTER) {
+        if util::have(KernelFeatures::get().new_listener, "seccomp NEW_LISTENER") {
+            util::run_child("probe_under_a_filter", UNDER_FILTER, |_| {});
+        }
+        return;
+    }
+    let real = KernelFeatures::probe();
+    process::set_no_new_privs().expect("no_new_privs");
+    // This re-executed child runs this test alone, on this thread, which the probe forks from.
+    let _listener = seccomp::install_filter(&lying_filter(), FilterFlags::NEW_LISTENER)
+        .expect("install the lying filter");
+    let f = KernelFeatures::probe();
+    println!("under a lying filter:\n{f}");
+
+    assert!(f.under_seccomp_filter);
+    let blocked = |real: Availability, errno| {
+        if real.is_available() {
+            Availability::Blocked(errno)
+        } else {
+            real
+        }
+    };
+    assert_eq!(f.clone3, blocked(real.clone3, Errno::ENOSYS));
+    assert_eq!(f.pidfd_open, blocked(real.pidfd_open, Errno::ENOSYS));
+    assert_eq!(f.close_range, blocked(real.close_range, Errno::EPERM));
+    for a in [
+        f.new_listener,
+        f.wait_killable_recv,
+        f.addfd,
+        f.addfd_send,
+        f.sync_wake_up,
+    ] {
+        assert_eq!(a, Availability::Blocked(Errno::EBUSY));
+    }
+    // Not filtered: still found, pidfd_getfd through its pidfd-less probe.
+    assert_eq!(f.user_notif, real.user_notif);
+    assert_eq!(
+        (f.landlock, f.landlock_abi),
+        (real.landlock, real.landlock_abi)
+    );
+    assert_eq!(f.pidfd_getfd, real.pidfd_getfd);
+    // The probe child dies in `int 0x80`, by the filter's hand.
+    if real.ia32.is_available() {
+        assert_eq!(f.ia32, Availability::Killed(libc::SIGSYS));
+    }
+    // ENOSYS for x32 under a filter has no second signal.
+    if !real.x32.is_available() {
+        assert_eq!(f.x32, Availability::Unknown(Errno::ENOSYS));
+    }
 }
