@@ -25,7 +25,7 @@
 //! | `close_range` | 5.9 | `close_range(~0U, ~0U, 0)` = 0 (closes nothing) |
 //! | `clone3` | 5.3 | `clone3(NULL, 0)` = `EINVAL` (too small), `ENOSYS` when absent |
 //! | `x32` | `CONFIG_X86_X32_ABI` | getpid with the x32 bit set, in a child: the pid, or `ENOSYS` |
-//! | `ia32` | `CONFIG_IA32_EMULATION`, `ia32_emulation=` | `int 0x80` getpid in a child: the pid; the child dies of `SIGSEGV` when the kernel has no i386 entry |
+//! | `ia32` | `CONFIG_IA32_EMULATION`, `ia32_emulation=` | `int 0x80` getpid in a child: the pid; `ENOSYS`, or death by `SIGSEGV` when the kernel has no i386 entry |
 //!
 //! **The probe child.** To get a real listener without touching the calling process, the probe
 //! forks one short-lived child. It sets `no_new_privs`, installs a one-instruction `RET ALLOW`
@@ -901,45 +901,22 @@ fn report(sock: BorrowedFd<'_>, step: Step, value: i64, fd: Option<BorrowedFd<'_
     let _ = scm::send_with_fd(sock, &msg, fd);
 }
 
-/// getpid through the x32 ABI: the pid, or a negative errno.
+/// getpid through the x32 ABI: the pid, or a negative errno. Async-signal-safe.
 #[cfg(target_arch = "x86_64")]
 fn x32_getpid() -> i64 {
-    let nr = libc::c_long::from(crate::syscalls::X32_SYSCALL_BIT) | libc::SYS_getpid;
-    // SAFETY: getpid takes no arguments and touches no memory, whichever ABI runs it.
-    let ret = unsafe { libc::syscall(nr) };
-    if ret < 0 {
-        -i64::from(Errno::last().raw())
-    } else {
-        ret
-    }
+    crate::compat::x32_syscall0(crate::compat::NoArgCall::Getpid)
+}
+
+/// getpid through the i386 ABI (`int 0x80`): the pid, or a negative errno. Faults with SIGSEGV
+/// when the kernel has no i386 entry. Async-signal-safe.
+#[cfg(target_arch = "x86_64")]
+fn ia32_getpid() -> i64 {
+    crate::compat::i386_syscall0(crate::compat::NoArgCall::Getpid)
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 fn x32_getpid() -> i64 {
     NOT_PROBED
-}
-
-/// getpid through the i386 ABI (`int 0x80`): the pid, or a negative errno. Faults with SIGSEGV
-/// when the kernel has no i386 entry.
-#[cfg(target_arch = "x86_64")]
-fn ia32_getpid() -> i64 {
-    const I386_NR_GETPID: i32 = 20;
-    let ret: i32;
-    // SAFETY: i386 getpid reads no arguments and no memory. The kernel may clobber r8-r11 on
-    // this path, declared as outputs. `int` uses the kernel stack, not ours. Without an i386
-    // entry it faults; only the throwaway probe child calls this.
-    unsafe {
-        std::arch::asm!(
-            "int 0x80",
-            inlateout("eax") I386_NR_GETPID => ret,
-            out("r8") _,
-            out("r9") _,
-            out("r10") _,
-            out("r11") _,
-            options(nostack),
-        );
-    }
-    i64::from(ret)
 }
 
 #[cfg(not(target_arch = "x86_64"))]
