@@ -80,26 +80,31 @@ pub fn recv_with_fd(sock: impl AsFd, buf: &mut [u8]) -> Result<(usize, Option<Ow
         }
     };
     let mut received = None;
+    let mut extra_fds = false;
     // SAFETY: the kernel filled `msg_control` with `msg_controllen` bytes of cmsgs; the CMSG
     // macros walk within that length.
     unsafe {
         let mut hdr = libc::CMSG_FIRSTHDR(&msg);
         while !hdr.is_null() {
             if (*hdr).cmsg_level == libc::SOL_SOCKET && (*hdr).cmsg_type == libc::SCM_RIGHTS {
-                let data_len = (*hdr).cmsg_len - libc::CMSG_LEN(0) as usize;
+                let data_len = (*hdr).cmsg_len.saturating_sub(libc::CMSG_LEN(0) as usize);
                 let count = data_len / size_of::<RawFd>();
                 let data = libc::CMSG_DATA(hdr).cast::<RawFd>();
                 for i in 0..count {
                     let fd = OwnedFd::from_raw_fd(data.add(i).read_unaligned());
                     if received.is_none() {
                         received = Some(fd);
-                    } // Extra fds are dropped (closed) here.
+                    } else {
+                        extra_fds = true; // `fd` is closed here.
+                    }
                 }
             }
             hdr = libc::CMSG_NXTHDR(&msg, hdr);
         }
     }
-    if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+    // The buffer has room for two fds, so a second one arrives without MSG_CTRUNC. Returning
+    // drops `received`, closing the first fd too.
+    if msg.msg_flags & libc::MSG_CTRUNC != 0 || extra_fds {
         return Err(Errno::from_raw(libc::EPROTO));
     }
     Ok((ret as usize, received))
@@ -125,6 +130,45 @@ mod tests {
         let mut s = String::new();
         r.read_to_string(&mut s).unwrap();
         assert_eq!(s, "hi");
+    }
+
+    /// Sends one byte with two fds in one SCM_RIGHTS message, which `send_with_fd` cannot do.
+    fn send_two_fds(sock: &OwnedFd, fds: [RawFd; 2]) {
+        #[repr(C, align(8))]
+        struct Buf([u8; 24]);
+        let mut cbuf = Buf([0; 24]);
+        let mut data = *b"2";
+        let mut iov = libc::iovec { iov_base: data.as_mut_ptr().cast(), iov_len: 1 };
+        // SAFETY: msghdr is plain old data; all-zero is valid.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.0.as_mut_ptr().cast();
+        msg.msg_controllen = 24;
+        // SAFETY: the 24-byte, 8-aligned buffer holds a cmsghdr (16 bytes) and two ints.
+        let hdr = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+        // SAFETY: `hdr` points into `cbuf`, which is large enough (above).
+        unsafe {
+            hdr.write(libc::cmsghdr {
+                cmsg_len: libc::CMSG_LEN(8) as usize,
+                cmsg_level: libc::SOL_SOCKET,
+                cmsg_type: libc::SCM_RIGHTS,
+            })
+        };
+        // SAFETY: CMSG_DATA(hdr) has room for the two ints (above).
+        unsafe { libc::CMSG_DATA(hdr).cast::<[RawFd; 2]>().write_unaligned(fds) };
+        // SAFETY: `msg` and everything it points to lives across the call.
+        let sent = unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, 0) };
+        assert_eq!(sent, 1);
+    }
+
+    #[test]
+    fn two_fds_are_a_protocol_error() {
+        let (a, b) = seqpacket_pair().unwrap();
+        let (r, w) = std::io::pipe().unwrap();
+        send_two_fds(&a, [r.as_raw_fd(), w.as_raw_fd()]);
+        let mut buf = [0u8; 8];
+        assert_eq!(recv_with_fd(&b, &mut buf).err(), Some(Errno::from_raw(libc::EPROTO)));
     }
 
     #[test]
