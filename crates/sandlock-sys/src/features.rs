@@ -294,6 +294,10 @@ impl KernelFeatures {
     ///
     /// Forks one short-lived child (see the [module documentation](self)); the calling process
     /// gets no filter and keeps no new fd. Prefer [`get`](Self::get).
+    ///
+    /// The child is reaped with `waitpid(pid)`. If another thread reaps any child
+    /// (`waitpid(-1)`) at the same moment, or `SIGCHLD` is ignored, the child's death signal is
+    /// lost and a foreign ABI whose probe killed the child reads [`Availability::Unknown`].
     pub fn probe() -> KernelFeatures {
         let ctx = ProbeContext::current();
         let mut f = KernelFeatures::none();
