@@ -5,7 +5,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_owned()
 }
 
 /// The workspace's crates and the sandlock crates each may depend on (normal dependencies).
@@ -14,7 +17,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("sandlock-bpf", &["sandlock-sys"]),
     ("sandlock-notif", &["sandlock-sys"]),
     ("sandlock-net", &["sandlock-sys", "sandlock-notif"]),
-    ("sandlock", &["sandlock-sys", "sandlock-bpf", "sandlock-notif", "sandlock-net"]),
+    (
+        "sandlock",
+        &[
+            "sandlock-sys",
+            "sandlock-bpf",
+            "sandlock-notif",
+            "sandlock-net",
+        ],
+    ),
 ];
 
 /// Crates nobody may depend on (DEVELOPERS.md: the reactor is ours).
@@ -49,7 +60,10 @@ fn dependencies_flow_downward() {
         let m = manifest(krate);
         for dep in deps_in_section(&m, "dependencies") {
             if dep.starts_with("sandlock") {
-                assert!(allowed.contains(&dep.as_str()), "{krate} must not depend on {dep}");
+                assert!(
+                    allowed.contains(&dep.as_str()),
+                    "{krate} must not depend on {dep}"
+                );
             }
         }
     }
@@ -57,8 +71,10 @@ fn dependencies_flow_downward() {
 
 #[test]
 fn no_banned_dependencies() {
-    let mut manifests: Vec<(String, String)> =
-        LAYERS.iter().map(|&(k, _)| (k.to_owned(), manifest(k))).collect();
+    let mut manifests: Vec<(String, String)> = LAYERS
+        .iter()
+        .map(|&(k, _)| (k.to_owned(), manifest(k)))
+        .collect();
     for extra in ["xtask", "tests"] {
         let text = fs::read_to_string(root().join(extra).join("Cargo.toml")).unwrap();
         manifests.push((extra.to_owned(), text));
@@ -66,10 +82,16 @@ fn no_banned_dependencies() {
     for (krate, m) in &manifests {
         for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
             for dep in deps_in_section(m, section) {
-                assert!(!BANNED.contains(&dep.as_str()), "{krate} depends on banned {dep}");
+                assert!(
+                    !BANNED.contains(&dep.as_str()),
+                    "{krate} depends on banned {dep}"
+                );
             }
         }
-        assert!(m.contains("[lints]\nworkspace = true"), "{krate} must use the workspace lints");
+        assert!(
+            m.contains("[lints]\nworkspace = true"),
+            "{krate} must use the workspace lints"
+        );
     }
 }
 
@@ -112,20 +134,31 @@ fn only_sandlock_sys_contains_unsafe() {
             }
         }
     }
-    assert!(offenders.is_empty(), "unsafe outside sandlock-sys:\n{}", offenders.join("\n"));
+    assert!(
+        offenders.is_empty(),
+        "unsafe outside sandlock-sys:\n{}",
+        offenders.join("\n")
+    );
 }
 
 #[test]
 fn crate_roots_forbid_unsafe() {
     let root = root();
-    let mut roots = vec![root.join("xtask/src/main.rs"), root.join("tests/util/mod.rs")];
+    let mut roots = vec![
+        root.join("xtask/src/main.rs"),
+        root.join("tests/util/mod.rs"),
+    ];
     for &(krate, _) in LAYERS.iter().filter(|(k, _)| *k != "sandlock-sys") {
         roots.push(root.join("crates").join(krate).join("src/lib.rs"));
     }
     roots.push(root.join("crates/sandlock/src/main.rs"));
     for file in roots {
         let text = fs::read_to_string(&file).unwrap();
-        assert!(text.contains("#![forbid(unsafe_code)]"), "{} must forbid unsafe", file.display());
+        assert!(
+            text.contains("#![forbid(unsafe_code)]"),
+            "{} must forbid unsafe",
+            file.display()
+        );
     }
 }
 

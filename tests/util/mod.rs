@@ -1,2 +1,121 @@
-//! Shared helpers for the end-to-end tests.
+//! Shared helpers for the end-to-end tests: locating the `sandlock` binary, running it,
+//! scratch directories, and the skip policy for missing kernel features.
 #![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The `sandlock` binary next to the test executable (`target/<profile>/sandlock`).
+pub fn sandlock_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test>-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let bin = profile_dir.join("sandlock");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (`cargo build -p sandlock`; `cargo xtask ci` does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A `sandlock` command.
+pub fn sandlock() -> Command {
+    let mut c = Command::new(sandlock_bin());
+    c.stdin(Stdio::null());
+    c
+}
+
+/// Runs `sandlock ARGS…` and returns its output.
+pub fn run(args: &[&str]) -> Output {
+    sandlock().args(args).output().expect("run sandlock")
+}
+
+/// The read-only system paths a command needs to start.
+pub fn system_read_args() -> Vec<String> {
+    ["/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc"]
+        .iter()
+        .filter(|p| Path::new(p).exists())
+        .flat_map(|p| ["-r".to_owned(), (*p).to_owned()])
+        .collect()
+}
+
+/// A fresh directory under the system temp dir, world-readable so tests work for any user,
+/// removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    /// Creates the directory; `name` makes it recognisable.
+    pub fn new(name: &str) -> Scratch {
+        use std::os::unix::fs::PermissionsExt;
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("sandlock-test-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create scratch dir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Scratch(dir)
+    }
+
+    /// A path inside the directory.
+    pub fn join(&self, p: &str) -> PathBuf {
+        self.0.join(p)
+    }
+
+    /// The directory as a string.
+    pub fn path(&self) -> &str {
+        self.0.to_str().expect("utf-8 temp path")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether missing kernel features must fail tests instead of skipping them
+/// (`SANDLOCK_TEST_REQUIRE=all`, set by CI on a kernel that has them all).
+pub fn require_all() -> bool {
+    std::env::var("SANDLOCK_TEST_REQUIRE").is_ok_and(|v| v == "all")
+}
+
+/// Skips the calling test (returns `true`) when `available` is false, printing why; fails it
+/// instead when every feature is required.
+pub fn skip_unless(available: bool, feature: &str) -> bool {
+    if available {
+        return false;
+    }
+    assert!(
+        !require_all(),
+        "needs {feature}, and SANDLOCK_TEST_REQUIRE=all"
+    );
+    println!("skipped: needs {feature}");
+    true
+}
+
+/// stdout and stderr as text, for assertion messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Whether the tests run as root.
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}

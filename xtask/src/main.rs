@@ -55,7 +55,11 @@ pub(crate) fn cargo(args: &[&str], envs: &[(&str, &str)]) -> TaskResult {
         .current_dir(workspace_root())
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("`cargo {}` failed: {status}", args.join(" "))) }
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed: {status}", args.join(" ")))
+    }
 }
 
 /// A `cargo` command: the one that runs xtask, so the toolchain is the same.
@@ -65,14 +69,30 @@ pub(crate) fn cargo_command() -> Command {
 
 pub(crate) fn workspace_root() -> std::path::PathBuf {
     // xtask lives in <root>/xtask.
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask has a parent").to_owned()
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent")
+        .to_owned()
 }
 
 fn ci() -> TaskResult {
     cargo(&["fmt", "--all", "--check"], &[])?;
-    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
+    cargo(
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
     cargo(&["test", "--workspace"], &[])?;
     unprivileged::run_tests()?;
-    cargo(&["doc", "--workspace", "--no-deps"], &[("RUSTDOCFLAGS", "-D warnings")])?;
+    cargo(
+        &["doc", "--workspace", "--no-deps"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
     Ok(())
 }

@@ -26,9 +26,16 @@ pub(crate) fn run_tests() -> TaskResult {
     let binaries = test_binaries()?;
     let mut failed = Vec::new();
     for bin in &binaries {
-        eprintln!("$ setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups {}", bin.executable);
+        eprintln!(
+            "$ setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups {}",
+            bin.executable
+        );
         let status = Command::new("setpriv")
-            .args([&format!("--reuid={NOBODY}"), &format!("--regid={NOBODY}"), "--clear-groups"])
+            .args([
+                &format!("--reuid={NOBODY}"),
+                &format!("--regid={NOBODY}"),
+                "--clear-groups",
+            ])
             .arg("--")
             .arg(&bin.executable)
             .env("HOME", "/tmp")
@@ -40,7 +47,10 @@ pub(crate) fn run_tests() -> TaskResult {
         }
     }
     if failed.is_empty() {
-        eprintln!("xtask: {} test binaries passed as uid {NOBODY}", binaries.len());
+        eprintln!(
+            "xtask: {} test binaries passed as uid {NOBODY}",
+            binaries.len()
+        );
         Ok(())
     } else {
         Err(format!("failed as uid {NOBODY}: {}", failed.join(", ")))
@@ -48,7 +58,10 @@ pub(crate) fn run_tests() -> TaskResult {
 }
 
 fn is_root() -> Result<bool, String> {
-    let out = Command::new("id").arg("-u").output().map_err(|e| format!("cannot run id: {e}"))?;
+    let out = Command::new("id")
+        .arg("-u")
+        .output()
+        .map_err(|e| format!("cannot run id: {e}"))?;
     Ok(String::from_utf8_lossy(&out.stdout).trim() == "0")
 }
 
@@ -56,7 +69,8 @@ fn is_root() -> Result<bool, String> {
 fn check_traversable(dir: &Path) -> TaskResult {
     use std::os::unix::fs::PermissionsExt;
     for ancestor in dir.ancestors() {
-        let mode = std::fs::metadata(ancestor).map_err(|e| format!("{}: {e}", ancestor.display()))?;
+        let mode =
+            std::fs::metadata(ancestor).map_err(|e| format!("{}: {e}", ancestor.display()))?;
         if mode.permissions().mode() & 0o001 == 0 {
             return Err(format!(
                 "{} is not searchable by other users, so the tests cannot run as uid {NOBODY}; \
@@ -80,17 +94,26 @@ fn test_binaries() -> Result<Vec<TestBinary>, String> {
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let mut binaries = Vec::new();
-    for line in text.lines().filter(|l| l.contains("\"reason\":\"compiler-artifact\"")) {
-        let (Some(executable), Some(manifest)) =
-            (json_string(line, "executable"), json_string(line, "manifest_path"))
-        else {
+    for line in text
+        .lines()
+        .filter(|l| l.contains("\"reason\":\"compiler-artifact\""))
+    {
+        let (Some(executable), Some(manifest)) = (
+            json_string(line, "executable"),
+            json_string(line, "manifest_path"),
+        ) else {
             continue;
         };
         if !line.contains("\"test\":true") {
             continue;
         }
-        let package_dir = Path::new(&manifest).parent().map(|p| p.display().to_string());
-        binaries.push(TestBinary { executable, package_dir: package_dir.unwrap_or_default() });
+        let package_dir = Path::new(&manifest)
+            .parent()
+            .map(|p| p.display().to_string());
+        binaries.push(TestBinary {
+            executable,
+            package_dir: package_dir.unwrap_or_default(),
+        });
     }
     Ok(binaries)
 }

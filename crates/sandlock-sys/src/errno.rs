@@ -20,11 +20,57 @@ macro_rules! errno_consts {
 }
 
 errno_consts!(
-    EPERM, ENOENT, ESRCH, EINTR, EIO, ENXIO, E2BIG, ENOEXEC, EBADF, ECHILD, EAGAIN, ENOMEM, EACCES,
-    EFAULT, EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL, ENFILE, EMFILE, ENOTTY, EFBIG,
-    ENOSPC, ESPIPE, EROFS, EMLINK, EPIPE, ERANGE, ENAMETOOLONG, ENOSYS, ELOOP, ENOTSUP, EOPNOTSUPP,
-    EAFNOSUPPORT, EADDRINUSE, EADDRNOTAVAIL, ENETUNREACH, ECONNREFUSED, EHOSTUNREACH, EINPROGRESS,
-    EALREADY, EISCONN, ENOTCONN, EDESTADDRREQ, EMSGSIZE, EPROTONOSUPPORT, ETIMEDOUT, ECANCELED,
+    EPERM,
+    ENOENT,
+    ESRCH,
+    EINTR,
+    EIO,
+    ENXIO,
+    E2BIG,
+    ENOEXEC,
+    EBADF,
+    ECHILD,
+    EAGAIN,
+    ENOMEM,
+    EACCES,
+    EFAULT,
+    EBUSY,
+    EEXIST,
+    EXDEV,
+    ENODEV,
+    ENOTDIR,
+    EISDIR,
+    EINVAL,
+    ENFILE,
+    EMFILE,
+    ENOTTY,
+    EFBIG,
+    ENOSPC,
+    ESPIPE,
+    EROFS,
+    EMLINK,
+    EPIPE,
+    ERANGE,
+    ENAMETOOLONG,
+    ENOSYS,
+    ELOOP,
+    ENOTSUP,
+    EOPNOTSUPP,
+    EAFNOSUPPORT,
+    EADDRINUSE,
+    EADDRNOTAVAIL,
+    ENETUNREACH,
+    ECONNREFUSED,
+    EHOSTUNREACH,
+    EINPROGRESS,
+    EALREADY,
+    EISCONN,
+    ENOTCONN,
+    EDESTADDRREQ,
+    EMSGSIZE,
+    EPROTONOSUPPORT,
+    ETIMEDOUT,
+    ECANCELED,
 );
 
 impl Errno {
@@ -46,7 +92,11 @@ impl Errno {
 
     /// Turns a `-1`-on-error return value into a `Result`, reading `errno` on failure.
     pub(crate) fn result<T: From<i8> + PartialEq>(ret: T) -> Result<T, Errno> {
-        if ret == T::from(-1) { Err(Errno::last()) } else { Ok(ret) }
+        if ret == T::from(-1) {
+            Err(Errno::last())
+        } else {
+            Ok(ret)
+        }
     }
 }
 
@@ -81,7 +131,10 @@ mod tests {
     #[test]
     fn display_has_no_os_error_suffix() {
         assert_eq!(Errno::ENOENT.to_string(), "No such file or directory");
-        assert_eq!(format!("{:?}", Errno::EPERM), "Errno(1: Operation not permitted)");
+        assert_eq!(
+            format!("{:?}", Errno::EPERM),
+            "Errno(1: Operation not permitted)"
+        );
     }
 
     #[test]

@@ -153,18 +153,42 @@ mod tests {
 
     #[test]
     fn values_match_libc() {
-        assert_eq!(FilterFlags::TSYNC.bits(), libc::SECCOMP_FILTER_FLAG_TSYNC as u32);
-        assert_eq!(FilterFlags::LOG.bits(), libc::SECCOMP_FILTER_FLAG_LOG as u32);
-        assert_eq!(FilterFlags::SPEC_ALLOW.bits(), libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW as u32);
-        assert_eq!(FilterFlags::NEW_LISTENER.bits(), libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32);
-        assert_eq!(FilterFlags::TSYNC_ESRCH.bits(), libc::SECCOMP_FILTER_FLAG_TSYNC_ESRCH as u32);
+        assert_eq!(
+            FilterFlags::TSYNC.bits(),
+            libc::SECCOMP_FILTER_FLAG_TSYNC as u32
+        );
+        assert_eq!(
+            FilterFlags::LOG.bits(),
+            libc::SECCOMP_FILTER_FLAG_LOG as u32
+        );
+        assert_eq!(
+            FilterFlags::SPEC_ALLOW.bits(),
+            libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW as u32
+        );
+        assert_eq!(
+            FilterFlags::NEW_LISTENER.bits(),
+            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32
+        );
+        assert_eq!(
+            FilterFlags::TSYNC_ESRCH.bits(),
+            libc::SECCOMP_FILTER_FLAG_TSYNC_ESRCH as u32
+        );
         assert_eq!(
             FilterFlags::WAIT_KILLABLE_RECV.bits(),
             libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV as u32
         );
-        assert_eq!(NotifRespFlags::CONTINUE.bits(), libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32);
-        assert_eq!(AddfdFlags::SETFD.bits(), libc::SECCOMP_ADDFD_FLAG_SETFD as u32);
-        assert_eq!(AddfdFlags::SEND.bits(), libc::SECCOMP_ADDFD_FLAG_SEND as u32);
+        assert_eq!(
+            NotifRespFlags::CONTINUE.bits(),
+            libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32
+        );
+        assert_eq!(
+            AddfdFlags::SETFD.bits(),
+            libc::SECCOMP_ADDFD_FLAG_SETFD as u32
+        );
+        assert_eq!(
+            AddfdFlags::SEND.bits(),
+            libc::SECCOMP_ADDFD_FLAG_SEND as u32
+        );
         assert_eq!(ret::KILL_PROCESS, libc::SECCOMP_RET_KILL_PROCESS);
         assert_eq!(ret::KILL_THREAD, libc::SECCOMP_RET_KILL_THREAD);
         assert_eq!(ret::TRAP, libc::SECCOMP_RET_TRAP);

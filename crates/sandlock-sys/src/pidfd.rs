@@ -96,7 +96,12 @@ impl PidFd {
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
         // SAFETY: the kernel writes one siginfo_t into `info`.
         let ret = unsafe {
-            libc::waitid(libc::P_PIDFD, self.0.as_raw_fd() as libc::id_t, &mut info, options)
+            libc::waitid(
+                libc::P_PIDFD,
+                self.0.as_raw_fd() as libc::id_t,
+                &mut info,
+                options,
+            )
         };
         Errno::result(ret)?;
         // SAFETY: waitid filled `info` (or left it zeroed under WNOHANG); si_pid and si_status
@@ -107,8 +112,14 @@ impl PidFd {
         }
         Ok(match info.si_code {
             libc::CLD_EXITED => WaitStatus::Exited(status),
-            libc::CLD_KILLED => WaitStatus::Signaled { signal: status, core_dumped: false },
-            libc::CLD_DUMPED => WaitStatus::Signaled { signal: status, core_dumped: true },
+            libc::CLD_KILLED => WaitStatus::Signaled {
+                signal: status,
+                core_dumped: false,
+            },
+            libc::CLD_DUMPED => WaitStatus::Signaled {
+                signal: status,
+                core_dumped: true,
+            },
             libc::CLD_STOPPED | libc::CLD_TRAPPED => WaitStatus::Stopped(status),
             libc::CLD_CONTINUED => WaitStatus::Continued,
             _ => return Err(Errno::EINVAL),

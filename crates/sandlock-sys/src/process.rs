@@ -53,7 +53,15 @@ pub fn set_dumpable(dumpable: bool) -> Result<(), Errno> {
 
 fn prctl(option: i32, arg: libc::c_ulong) -> Result<(), Errno> {
     // SAFETY: the options used here take an integer, not a pointer.
-    let ret = unsafe { libc::prctl(option, arg, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) };
+    let ret = unsafe {
+        libc::prctl(
+            option,
+            arg,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    };
     Errno::result(ret).map(drop)
 }
 
@@ -82,8 +90,14 @@ pub fn close_range(first: u32, last: u32, flags: u32) -> Result<(), Errno> {
 /// without ptrace rights.
 #[doc(alias = "process_vm_readv")]
 pub fn process_vm_read(pid: libc::pid_t, remote_addr: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-    let local = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
-    let remote = libc::iovec { iov_base: remote_addr as *mut libc::c_void, iov_len: buf.len() };
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: remote_addr as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
     // SAFETY: `local` describes `buf`, which is valid for writes of its length; the remote
     // iovec is only interpreted in the other process's address space.
     let ret = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
@@ -96,8 +110,14 @@ pub fn process_vm_read(pid: libc::pid_t, remote_addr: u64, buf: &mut [u8]) -> Re
 /// Writes stop at the first unwritable page; the returned count may be short.
 #[doc(alias = "process_vm_writev")]
 pub fn process_vm_write(pid: libc::pid_t, remote_addr: u64, buf: &[u8]) -> Result<usize, Errno> {
-    let local = libc::iovec { iov_base: buf.as_ptr() as *mut libc::c_void, iov_len: buf.len() };
-    let remote = libc::iovec { iov_base: remote_addr as *mut libc::c_void, iov_len: buf.len() };
+    let local = libc::iovec {
+        iov_base: buf.as_ptr() as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: remote_addr as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
     // SAFETY: `local` describes `buf`, valid for reads of its length; the kernel only reads it.
     let ret = unsafe { libc::process_vm_writev(pid, &local, 1, &remote, 1, 0) };
     Errno::result(ret).map(|n| n as usize)
@@ -115,7 +135,10 @@ mod tests {
         assert_eq!(process_vm_read(me, src.as_ptr() as u64, &mut dst), Ok(15));
         assert_eq!(&dst, &src);
         let mut target = [0u8; 5];
-        assert_eq!(process_vm_write(me, target.as_mut_ptr() as u64, b"abcde"), Ok(5));
+        assert_eq!(
+            process_vm_write(me, target.as_mut_ptr() as u64, b"abcde"),
+            Ok(5)
+        );
         assert_eq!(&target, b"abcde");
         assert_eq!(process_vm_read(me, 0, &mut dst), Err(Errno::EFAULT));
     }

@@ -13,7 +13,12 @@ pub fn seqpacket_pair() -> Result<(OwnedFd, OwnedFd), Errno> {
     let mut fds = [0 as RawFd; 2];
     // SAFETY: the kernel writes two fds into `fds`.
     let ret = unsafe {
-        libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr())
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
     };
     Errno::result(ret)?;
     // SAFETY: on success both fds are new and ours.
@@ -32,7 +37,10 @@ struct CmsgBuf([u8; CMSG_SPACE_ONE_FD]);
 /// async-signal-safe, so a fork child can send its seccomp listener to the parent.
 #[doc(alias = "sendmsg")]
 pub fn send_with_fd(sock: impl AsFd, data: &[u8], fd: Option<impl AsFd>) -> Result<usize, Errno> {
-    let mut iov = libc::iovec { iov_base: data.as_ptr() as *mut libc::c_void, iov_len: data.len() };
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
     let mut cmsg = CmsgBuf([0; CMSG_SPACE_ONE_FD]);
     // SAFETY: msghdr is plain old data; all-zero is valid.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -48,7 +56,9 @@ pub fn send_with_fd(sock: impl AsFd, data: &[u8], fd: Option<impl AsFd>) -> Resu
             (*hdr).cmsg_level = libc::SOL_SOCKET;
             (*hdr).cmsg_type = libc::SCM_RIGHTS;
             (*hdr).cmsg_len = libc::CMSG_LEN(size_of::<RawFd>() as u32) as usize;
-            libc::CMSG_DATA(hdr).cast::<RawFd>().write_unaligned(fd.as_fd().as_raw_fd());
+            libc::CMSG_DATA(hdr)
+                .cast::<RawFd>()
+                .write_unaligned(fd.as_fd().as_raw_fd());
         }
     }
     // SAFETY: `msg` and everything it points to is valid for the duration of the call.
@@ -63,7 +73,10 @@ pub fn send_with_fd(sock: impl AsFd, data: &[u8], fd: Option<impl AsFd>) -> Resu
 /// fds are closed).
 #[doc(alias = "recvmsg")]
 pub fn recv_with_fd(sock: impl AsFd, buf: &mut [u8]) -> Result<(usize, Option<OwnedFd>), Errno> {
-    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
     let mut cmsg = CmsgBuf([0; CMSG_SPACE_ONE_FD]);
     // SAFETY: msghdr is plain old data; all-zero is valid.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -73,7 +86,8 @@ pub fn recv_with_fd(sock: impl AsFd, buf: &mut [u8]) -> Result<(usize, Option<Ow
     msg.msg_controllen = CMSG_SPACE_ONE_FD;
     let ret = loop {
         // SAFETY: `msg` and its buffers are valid for writes for the duration of the call.
-        let ret = unsafe { libc::recvmsg(sock.as_fd().as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        let ret =
+            unsafe { libc::recvmsg(sock.as_fd().as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
         match Errno::result(ret) {
             Err(Errno::EINTR) => continue,
             other => break other?,
@@ -138,7 +152,10 @@ mod tests {
         struct Buf([u8; 24]);
         let mut cbuf = Buf([0; 24]);
         let mut data = *b"2";
-        let mut iov = libc::iovec { iov_base: data.as_mut_ptr().cast(), iov_len: 1 };
+        let mut iov = libc::iovec {
+            iov_base: data.as_mut_ptr().cast(),
+            iov_len: 1,
+        };
         // SAFETY: msghdr is plain old data; all-zero is valid.
         let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
         msg.msg_iov = &mut iov;
@@ -156,7 +173,11 @@ mod tests {
             })
         };
         // SAFETY: CMSG_DATA(hdr) has room for the two ints (above).
-        unsafe { libc::CMSG_DATA(hdr).cast::<[RawFd; 2]>().write_unaligned(fds) };
+        unsafe {
+            libc::CMSG_DATA(hdr)
+                .cast::<[RawFd; 2]>()
+                .write_unaligned(fds)
+        };
         // SAFETY: `msg` and everything it points to lives across the call.
         let sent = unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, 0) };
         assert_eq!(sent, 1);
@@ -168,7 +189,10 @@ mod tests {
         let (r, w) = std::io::pipe().unwrap();
         send_two_fds(&a, [r.as_raw_fd(), w.as_raw_fd()]);
         let mut buf = [0u8; 8];
-        assert_eq!(recv_with_fd(&b, &mut buf).err(), Some(Errno::from_raw(libc::EPROTO)));
+        assert_eq!(
+            recv_with_fd(&b, &mut buf).err(),
+            Some(Errno::from_raw(libc::EPROTO))
+        );
     }
 
     #[test]

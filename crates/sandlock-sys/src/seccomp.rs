@@ -36,7 +36,11 @@ const SECCOMP_IOCTL_NOTIF_SET_FLAGS: libc::c_ulong = 0x4008_2104;
 #[doc(alias = "seccomp")]
 pub fn install_filter(prog: &[SockFilter], flags: FilterFlags) -> Result<Option<OwnedFd>, Errno> {
     let len = u16::try_from(prog.len()).map_err(|_| Errno::EINVAL)?;
-    let fprog = SockFprog { len, _pad: [0; 6], filter: prog.as_ptr() as u64 };
+    let fprog = SockFprog {
+        len,
+        _pad: [0; 6],
+        filter: prog.as_ptr() as u64,
+    };
     // SAFETY: `fprog` points at `prog`, which outlives the call; the kernel copies the program.
     let ret = unsafe {
         libc::syscall(
@@ -85,7 +89,12 @@ pub fn notif_sizes() -> Result<SeccompNotifSizes, Errno> {
 pub fn action_avail(action: u32) -> Result<(), Errno> {
     // SAFETY: the kernel reads one u32 from `&action`.
     let ret = unsafe {
-        libc::syscall(libc::SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action as *const u32)
+        libc::syscall(
+            libc::SYS_seccomp,
+            SECCOMP_GET_ACTION_AVAIL,
+            0,
+            &action as *const u32,
+        )
     };
     Errno::result(ret).map(drop)
 }
@@ -101,7 +110,9 @@ impl NotifBuf {
     /// from [`notif_sizes`].
     pub fn new(sizes: &SeccompNotifSizes) -> NotifBuf {
         let bytes = usize::from(sizes.seccomp_notif).max(size_of::<SeccompNotif>());
-        NotifBuf { words: vec![0; bytes.div_ceil(8)] }
+        NotifBuf {
+            words: vec![0; bytes.div_ceil(8)],
+        }
     }
 }
 
@@ -131,11 +142,17 @@ impl NotifFd {
         // SAFETY: `buf` holds at least the kernel's `sizeof(struct seccomp_notif)` bytes, as
         // reported by SECCOMP_GET_NOTIF_SIZES, and is 8-byte aligned.
         let ret = unsafe {
-            libc::ioctl(self.0.as_raw_fd(), SECCOMP_IOCTL_NOTIF_RECV, buf.words.as_mut_ptr())
+            libc::ioctl(
+                self.0.as_raw_fd(),
+                SECCOMP_IOCTL_NOTIF_RECV,
+                buf.words.as_mut_ptr(),
+            )
         };
         Errno::result(ret)?;
         let bytes = buf.words.as_bytes();
-        SeccompNotif::read_from_prefix(bytes).map(|(n, _)| n).map_err(|_| Errno::EINVAL)
+        SeccompNotif::read_from_prefix(bytes)
+            .map(|(n, _)| n)
+            .map_err(|_| Errno::EINVAL)
     }
 
     /// Answers a notification.
@@ -149,7 +166,11 @@ impl NotifFd {
     pub fn send(&self, resp: &SeccompNotifResp) -> Result<(), Errno> {
         // SAFETY: the kernel reads one `struct seccomp_notif_resp` from `resp`.
         let ret = unsafe {
-            libc::ioctl(self.0.as_raw_fd(), SECCOMP_IOCTL_NOTIF_SEND, resp as *const SeccompNotifResp)
+            libc::ioctl(
+                self.0.as_raw_fd(),
+                SECCOMP_IOCTL_NOTIF_SEND,
+                resp as *const SeccompNotifResp,
+            )
         };
         Errno::result(ret).map(drop)
     }
@@ -161,8 +182,13 @@ impl NotifFd {
     #[doc(alias = "SECCOMP_IOCTL_NOTIF_ID_VALID")]
     pub fn id_valid(&self, id: u64) -> bool {
         // SAFETY: the kernel reads one u64 from `&id`.
-        let ret =
-            unsafe { libc::ioctl(self.0.as_raw_fd(), SECCOMP_IOCTL_NOTIF_ID_VALID, &id as *const u64) };
+        let ret = unsafe {
+            libc::ioctl(
+                self.0.as_raw_fd(),
+                SECCOMP_IOCTL_NOTIF_ID_VALID,
+                &id as *const u64,
+            )
+        };
         ret == 0
     }
 
@@ -195,7 +221,11 @@ impl NotifFd {
     pub fn set_flags(&self, flags: NotifFdFlags) -> Result<(), Errno> {
         // SAFETY: SET_FLAGS takes its argument by value; no memory is passed.
         let ret = unsafe {
-            libc::ioctl(self.0.as_raw_fd(), SECCOMP_IOCTL_NOTIF_SET_FLAGS, flags.bits())
+            libc::ioctl(
+                self.0.as_raw_fd(),
+                SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+                flags.bits(),
+            )
         };
         Errno::result(ret).map(drop)
     }
@@ -225,27 +255,48 @@ mod tests {
 
     #[test]
     fn ioctl_numbers_match_libc() {
-        assert_eq!(SECCOMP_IOCTL_NOTIF_RECV, libc::SECCOMP_IOCTL_NOTIF_RECV as libc::c_ulong);
-        assert_eq!(SECCOMP_IOCTL_NOTIF_SEND, libc::SECCOMP_IOCTL_NOTIF_SEND as libc::c_ulong);
+        assert_eq!(
+            SECCOMP_IOCTL_NOTIF_RECV,
+            libc::SECCOMP_IOCTL_NOTIF_RECV as libc::c_ulong
+        );
+        assert_eq!(
+            SECCOMP_IOCTL_NOTIF_SEND,
+            libc::SECCOMP_IOCTL_NOTIF_SEND as libc::c_ulong
+        );
         assert_eq!(
             SECCOMP_IOCTL_NOTIF_ID_VALID,
             libc::SECCOMP_IOCTL_NOTIF_ID_VALID as libc::c_ulong
         );
-        assert_eq!(SECCOMP_IOCTL_NOTIF_ADDFD, libc::SECCOMP_IOCTL_NOTIF_ADDFD as libc::c_ulong);
+        assert_eq!(
+            SECCOMP_IOCTL_NOTIF_ADDFD,
+            libc::SECCOMP_IOCTL_NOTIF_ADDFD as libc::c_ulong
+        );
         assert_eq!(
             SECCOMP_IOCTL_NOTIF_SET_FLAGS,
             libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS as libc::c_ulong
         );
-        assert_eq!(SECCOMP_SET_MODE_FILTER, libc::SECCOMP_SET_MODE_FILTER as libc::c_ulong);
-        assert_eq!(SECCOMP_GET_ACTION_AVAIL, libc::SECCOMP_GET_ACTION_AVAIL as libc::c_ulong);
-        assert_eq!(SECCOMP_GET_NOTIF_SIZES, libc::SECCOMP_GET_NOTIF_SIZES as libc::c_ulong);
+        assert_eq!(
+            SECCOMP_SET_MODE_FILTER,
+            libc::SECCOMP_SET_MODE_FILTER as libc::c_ulong
+        );
+        assert_eq!(
+            SECCOMP_GET_ACTION_AVAIL,
+            libc::SECCOMP_GET_ACTION_AVAIL as libc::c_ulong
+        );
+        assert_eq!(
+            SECCOMP_GET_NOTIF_SIZES,
+            libc::SECCOMP_GET_NOTIF_SIZES as libc::c_ulong
+        );
     }
 
     #[test]
     fn sizes_match_ours() {
         let s = notif_sizes().expect("GET_NOTIF_SIZES");
         assert_eq!(usize::from(s.seccomp_notif), size_of::<SeccompNotif>());
-        assert_eq!(usize::from(s.seccomp_notif_resp), size_of::<SeccompNotifResp>());
+        assert_eq!(
+            usize::from(s.seccomp_notif_resp),
+            size_of::<SeccompNotifResp>()
+        );
     }
 
     #[test]

@@ -435,16 +435,27 @@ impl Running {
     }
 
     fn kill_tree(&self, root_alive: bool) {
-        // Repeat until nothing is left: a process may fork between the scan and the kill, but
-        // the child is then below a killed process and shows up in the next scan.
-        for _ in 0..1000 {
-            self.signal_all(libc::SIGKILL, root_alive);
-            self.reap_orphans();
-            if self.members(root_alive).is_empty() {
+        // While the first process lives, it is the subreaper of everything below it, so
+        // stop it first (a stopped process cannot fork), kill what is below it until nothing
+        // is left, and kill it last: an orphan of a killed process is reparented to it and
+        // found by the next scan instead of escaping to init.
+        if root_alive {
+            let _ = self.pidfd.send_signal(libc::SIGSTOP);
+        }
+        for _ in 0..10_000 {
+            let members = self.members(root_alive);
+            if members.is_empty() {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(1));
+            for pid in members {
+                let _ = signal::kill_process(pid, libc::SIGKILL);
+            }
+            self.reap_orphans();
         }
+        if root_alive {
+            let _ = self.pidfd.send_signal(libc::SIGKILL);
+        }
+        self.reap_orphans();
     }
 
     /// Stops every process of the sandbox (`SIGSTOP`).
@@ -495,7 +506,10 @@ impl Running {
             .map_err(sys("cannot reap the sandbox"))?;
         // Then whatever it left behind, adopted by us.
         let mut timed_out = false;
-        while self.adopt_orphans {
+        loop {
+            if !self.adopt_orphans {
+                break;
+            }
             self.reap_orphans();
             let left = self.members(false);
             let Some(&first) = left.first() else { break };

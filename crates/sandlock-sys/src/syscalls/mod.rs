@@ -100,13 +100,19 @@ impl Arch {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|&(_, nr)| nr)
-            .ok_or_else(|| UnknownSyscall { name: name.to_owned(), arch: self })
+            .ok_or_else(|| UnknownSyscall {
+                name: name.to_owned(),
+                arch: self,
+            })
     }
 
     /// The name of a syscall number, if the architecture has one.
     pub fn syscall_name(self, nr: u32) -> Option<&'static str> {
         let table = self.table();
-        table.binary_search_by_key(&nr, |&(_, n)| n).ok().map(|i| table[i].0)
+        table
+            .binary_search_by_key(&nr, |&(_, n)| n)
+            .ok()
+            .map(|i| table[i].0)
     }
 
     /// All `(name, number)` pairs, sorted by number.
@@ -132,7 +138,10 @@ mod tests {
     fn tables_are_sorted_and_unique() {
         for arch in Arch::ALL {
             let t = arch.table();
-            assert!(t.windows(2).all(|w| w[0].1 < w[1].1), "{arch}: numbers sorted and unique");
+            assert!(
+                t.windows(2).all(|w| w[0].1 < w[1].1),
+                "{arch}: numbers sorted and unique"
+            );
             let mut names: Vec<_> = t.iter().map(|e| e.0).collect();
             names.sort_unstable();
             names.dedup();

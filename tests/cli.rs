@@ -1,0 +1,458 @@
+//! End-to-end tests of `sandlock run` and `sandlock check` through the real binary.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use sandlock_tests::{Scratch, run, sandlock, system_read_args, text};
+
+#[test]
+fn echo_with_the_default_profile() {
+    let out = run(&["run", "--", "echo", "hello"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.stdout, b"hello\n");
+}
+
+#[test]
+fn exit_codes_pass_through() {
+    for code in [0, 1, 7, 100] {
+        let out = run(&["run", "-e", &format!("exit {code}")]);
+        assert_eq!(out.status.code(), Some(code), "{}", text(&out));
+    }
+}
+
+#[test]
+fn killed_by_a_signal_is_128_plus_n() {
+    let out = run(&["run", "--", "sh", "-c", "kill -TERM $$"]);
+    assert_eq!(
+        out.status.code(),
+        Some(128 + libc::SIGTERM),
+        "{}",
+        text(&out)
+    );
+    let out = run(&["run", "--", "sh", "-c", "kill -KILL $$"]);
+    assert_eq!(
+        out.status.code(),
+        Some(128 + libc::SIGKILL),
+        "{}",
+        text(&out)
+    );
+}
+
+/// Whether any process's command line contains `marker`.
+fn process_with_marker(marker: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
+            String::from_utf8_lossy(&c)
+                .replace('\0', " ")
+                .contains(marker)
+        })
+    })
+}
+
+#[test]
+fn timeout_is_124_and_kills_a_setsid_grandchild() {
+    // A unique sleep length marks the grandchild so we can look for it afterwards.
+    let marker = format!("{}.{}", 3000 + std::process::id() % 1000, 7);
+    let script = format!("setsid sh -c 'sleep {marker}' & sleep 60");
+    // Without sandlock the setsid grandchild outlives its parent's death: that is the attack.
+    let mut bare = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .spawn()
+        .unwrap();
+    let mut seen = false;
+    for _ in 0..200 {
+        if process_with_marker(&format!("sleep {marker}")) {
+            seen = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(seen, "the grandchild started");
+    bare.kill().unwrap();
+    bare.wait().unwrap();
+    assert!(
+        process_with_marker(&format!("sleep {marker}")),
+        "without sandlock it survives"
+    );
+    let _ = std::process::Command::new("pkill")
+        .args(["-f", &format!("sleep {marker}")])
+        .status();
+
+    let out = run(&["run", "-t", "1", "--", "sh", "-c", &script]);
+    assert_eq!(out.status.code(), Some(124), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("timed out after 1 s"), "{stderr}");
+    assert!(
+        !process_with_marker(&format!("sleep {marker}")),
+        "the setsid grandchild is gone"
+    );
+}
+
+#[test]
+fn the_sandbox_waits_for_its_whole_tree() {
+    let dir = Scratch::new("tree");
+    let flag = dir.join("flag");
+    let script = format!("setsid sh -c 'sleep 0.3; echo done > {}' &", flag.display());
+    let mut args = system_read_args();
+    args.extend([
+        "-w".into(),
+        dir.path().into(),
+        "--".into(),
+        "sh".into(),
+        "-c".into(),
+        script,
+    ]);
+    let mut full = vec!["run".to_owned()];
+    full.extend(args);
+    let out = sandlock().args(&full).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        std::fs::read_to_string(&flag).unwrap(),
+        "done\n",
+        "sandlock returned only after it"
+    );
+}
+
+#[test]
+fn reading_outside_the_granted_paths_fails() {
+    let dir = Scratch::new("secret");
+    let secret = dir.join("secret.txt");
+    std::fs::write(&secret, "top secret\n").unwrap();
+    let secret = secret.to_str().unwrap();
+    // Without the sandbox the file is readable.
+    let bare = std::process::Command::new("cat")
+        .arg(secret)
+        .output()
+        .unwrap();
+    assert_eq!(bare.stdout, b"top secret\n");
+
+    let mut args = vec!["run".to_owned()];
+    args.extend(system_read_args());
+    args.extend(["--".into(), "cat".into(), secret.into()]);
+    let out = sandlock().args(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cat: {secret}: Permission denied")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn writing_under_a_read_only_path_fails() {
+    let dir = Scratch::new("ro");
+    let target = dir.join("new.txt");
+    let target_s = target.to_str().unwrap();
+    let mut args = vec!["run".to_owned()];
+    args.extend(system_read_args());
+    args.extend(["-r".into(), dir.path().into()]);
+    args.extend([
+        "--".into(),
+        "sh".into(),
+        "-c".into(),
+        format!("echo x > {target_s}"),
+    ]);
+    let out = sandlock().args(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Permission denied"), "{stderr}");
+    assert!(!target.exists());
+    // The same command with -w works: the denial came from the policy, not from the file mode.
+    let mut args = vec!["run".to_owned()];
+    args.extend(system_read_args());
+    args.extend(["-w".into(), dir.path().into()]);
+    args.extend([
+        "--".into(),
+        "sh".into(),
+        "-c".into(),
+        format!("echo x > {target_s}"),
+    ]);
+    let out = sandlock().args(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(target.exists());
+}
+
+#[test]
+fn devices_are_usable_under_a_minimal_policy() {
+    let mut args = vec!["run".to_owned()];
+    args.extend(system_read_args());
+    args.extend([
+        "--".into(),
+        "sh".into(),
+        "-c".into(),
+        "echo gone > /dev/null && head -c 4 /dev/urandom | wc -c && head -c 3 /dev/zero | wc -c"
+            .into(),
+    ]);
+    let out = sandlock().args(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "4\n3\n");
+}
+
+#[test]
+fn a_missing_read_path_is_125_and_named() {
+    let out = run(&["run", "-r", "/nonexistent/sandlock-path", "--", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "sandlock: read path /nonexistent/sandlock-path does not exist\n"
+    );
+}
+
+#[test]
+fn command_not_found_and_not_executable() {
+    let out = run(&["run", "--", "no-such-command-sandlock"]);
+    assert_eq!(out.status.code(), Some(127), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("no-such-command-sandlock: command not found")
+    );
+    let out = run(&["run", "--", "/etc/hostname"]);
+    assert_eq!(out.status.code(), Some(126), "{}", text(&out));
+}
+
+#[test]
+fn bad_options_are_125() {
+    let out = run(&["run", "--deny-syscall", "no_such_syscall", "--", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no_such_syscall"),
+        "{}",
+        text(&out)
+    );
+    let out = run(&["run", "--net-allow-bind", "80-70", "--", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out));
+}
+
+#[test]
+fn deny_syscall_denies_it() {
+    // `mkdir` works in the private TMPDIR unless mkdir/mkdirat are denied.
+    let out = run(&["run", "-e", "mkdir \"$TMPDIR/d\" && echo made"]);
+    assert_eq!(out.stdout, b"made\n", "{}", text(&out));
+    let out = run(&[
+        "run",
+        "--deny-syscall",
+        "mkdirat",
+        "--deny-syscall",
+        "mkdir",
+        "-e",
+        "mkdir \"$TMPDIR/d\"",
+    ]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Operation not permitted"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn status_fd_reports_json() {
+    let (mut reader, writer) = std::io::pipe().unwrap();
+    let mut child = sandlock()
+        .args(["run", "--status-fd", "1", "--", "sh", "-c", "exit 3"])
+        .stdout(Stdio::from(writer))
+        .spawn()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(3));
+    let mut s = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut s).unwrap();
+    assert!(
+        s.starts_with("{\"exit_code\":3,\"signal\":null,\"timed_out\":false,\"enforcement\":{"),
+        "{s}"
+    );
+    assert!(s.contains("\"supervisor\":{\"listener\":true}"), "{s}");
+}
+
+#[test]
+fn clean_env_and_env() {
+    let out = sandlock()
+        .args(["run", "--clean-env", "--env", "EXTRA=1", "--", "env"])
+        .env("SANDLOCK_SECRET_VAR", "x")
+        .output()
+        .unwrap();
+    let env = String::from_utf8_lossy(&out.stdout);
+    assert!(!env.contains("SANDLOCK_SECRET_VAR"), "{env}");
+    assert!(env.contains("EXTRA=1"), "{env}");
+    assert!(
+        env.lines().all(|l| [
+            "PATH=", "HOME=", "USER=", "LANG=", "TERM=", "EXTRA=", "TMPDIR="
+        ]
+        .iter()
+        .any(|k| l.starts_with(k))),
+        "{env}"
+    );
+}
+
+#[test]
+fn cwd_is_applied() {
+    let out = run(&["run", "--cwd", "/usr", "--", "pwd"]);
+    assert_eq!(out.stdout, b"/usr\n", "{}", text(&out));
+}
+
+#[test]
+fn print_policy_shows_the_default_profile() {
+    let out = run(&["run", "--print-policy", "--", "true"]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("read:     /usr"), "{s}");
+    assert!(s.contains("/dev/null"), "{s}");
+    assert!(s.contains("write:    ") && s.contains("sandlock-"), "{s}");
+}
+
+#[test]
+fn inherited_fds_are_closed() {
+    let dir = Scratch::new("fds");
+    let bin = sandlock_tests::sandlock_bin();
+    // The shell opens fd 9 without close-on-exec; a plain child inherits it (the attack).
+    let script = |cmd: &str| format!("exec 9>{}; {cmd}", dir.join("f").display());
+    let bare = std::process::Command::new("sh")
+        .args(["-c", &script("ls /proc/self/fd")])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&bare.stdout)
+            .lines()
+            .any(|l| l == "9"),
+        "{}",
+        text(&bare)
+    );
+    // /proc is not in the default profile; grant it to list the fds.
+    let inner = format!(
+        "{} run -r /proc -r /usr -r /lib -r /lib64 -r /bin -- ls /proc/self/fd",
+        bin.display()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script(&inner)])
+        .output()
+        .unwrap();
+    let fds: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    // 0-2 and the directory ls itself is reading.
+    assert_eq!(fds, ["0", "1", "2", "3"], "{}", text(&out));
+}
+
+#[test]
+fn a_nested_sandlock_keeps_the_outer_protections() {
+    let bin = sandlock_tests::sandlock_bin();
+    let bin = bin.to_str().unwrap();
+    let dir = Scratch::new("nested");
+    let secret = dir.join("secret");
+    std::fs::write(&secret, "s").unwrap();
+    // Outer: everything readable (including the secret), /tmp writable for the inner TMPDIR.
+    let inner_cmd = format!("cat {}; echo rc=$?", secret.display());
+    let out = run(&[
+        "run",
+        "-r",
+        "/",
+        "-w",
+        "/tmp",
+        "--",
+        bin,
+        "run",
+        "--status-fd",
+        "2",
+        "--",
+        "sh",
+        "-c",
+        &inner_cmd,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The inner default profile does not grant the scratch dir: denied inside.
+    assert!(stdout.contains("rc=1"), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Permission denied"), "{stderr}");
+    // The inner sandbox could not get a second listener and says so.
+    assert!(stderr.contains("\"listener\":false"), "{stderr}");
+    assert!(stderr.contains("already have a listener"), "{stderr}");
+    // The outer one still confines the inner: granting a write inside does not escape the
+    // outer read-only path.
+    let probe = dir.join("probe");
+    let write = format!("echo x > {}", probe.display());
+    let out = run(&[
+        "run",
+        "-r",
+        "/",
+        "-w",
+        "/tmp",
+        "--",
+        bin,
+        "run",
+        "-r",
+        "/",
+        "-w",
+        dir.path(),
+        "--",
+        "sh",
+        "-c",
+        &write,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "inside /tmp, allowed by both: {}",
+        text(&out)
+    );
+    std::fs::remove_file(&probe).unwrap();
+    let ro = Scratch::new("nested-ro");
+    let ro_probe = ro.join("probe");
+    let ro_write = format!("echo x > {}", ro_probe.display());
+    let out = run(&[
+        "run",
+        "-r",
+        "/",
+        "-w",
+        dir.path(),
+        "--",
+        bin,
+        "run",
+        "-r",
+        "/",
+        "-w",
+        ro.path(),
+        "--",
+        "sh",
+        "-c",
+        &ro_write,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "the outer read-only grant wins: {}",
+        text(&out)
+    );
+    assert!(!ro_probe.exists());
+}
+
+#[test]
+fn check_reports_each_protection() {
+    let out = run(&["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let s = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "Landlock:",
+        "ABI 4: TCP bind and connect ports",
+        "user-notif:",
+        "addfd-send:",
+        "wait-killable:",
+        "pidfd-getfd:",
+        "x32:",
+        "ia32:",
+        "what `sandlock run` would enforce",
+        "seccomp:",
+    ] {
+        assert!(s.contains(needle), "missing {needle:?} in:\n{s}");
+    }
+}
+
+#[test]
+fn help_and_version() {
+    let out = run(&["--version"]);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("sandlock "));
+    let out = run(&["run", "--help"]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(s.contains("Examples:") && s.contains("--fs-read"), "{s}");
+}
