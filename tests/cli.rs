@@ -367,7 +367,10 @@ fn a_nested_sandlock_keeps_the_outer_protections() {
     assert!(stderr.contains("Permission denied"), "{stderr}");
     // The inner sandbox could not get a second listener and says so.
     assert!(stderr.contains("\"listener\":false"), "{stderr}");
-    assert!(stderr.contains("already have a listener"), "{stderr}");
+    assert!(
+        stderr.contains("an outer seccomp listener exists"),
+        "{stderr}"
+    );
     // The outer one still confines the inner: granting a write inside does not escape the
     // outer read-only path.
     let probe = dir.join("probe");
@@ -455,4 +458,29 @@ fn help_and_version() {
     let out = run(&["run", "--help"]);
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.contains("Examples:") && s.contains("--fs-read"), "{s}");
+}
+
+#[test]
+fn the_command_starts_with_default_signal_handling() {
+    // sandlock itself ignores SIGPIPE (as every Rust program does) and blocks every signal
+    // while it starts the child; none of that may leak into the command.
+    let mut args = vec!["run".to_owned()];
+    args.extend(system_read_args());
+    args.extend([
+        "-r".into(),
+        "/proc".into(),
+        "--".into(),
+        "grep".into(),
+        "-E".into(),
+        "^Sig(Blk|Ign)".into(),
+        "/proc/self/status".into(),
+    ]);
+    let out = sandlock().args(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n",
+        "{}",
+        text(&out)
+    );
 }

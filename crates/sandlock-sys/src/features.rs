@@ -130,6 +130,18 @@ impl Availability {
     }
 }
 
+/// Applies [`FAKE_FEATURES_ENV`] in debug builds.
+fn with_fakes(probed: KernelFeatures) -> KernelFeatures {
+    if !cfg!(debug_assertions) {
+        return probed;
+    }
+    match std::env::var(FAKE_FEATURES_ENV) {
+        Err(std::env::VarError::NotPresent) => probed,
+        Err(std::env::VarError::NotUnicode(_)) => panic!("{FAKE_FEATURES_ENV} is not valid UTF-8"),
+        Ok(spec) => probed.downgraded(&spec).unwrap_or_else(|e| panic!("{e}")),
+    }
+}
+
 impl fmt::Display for Availability {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
@@ -275,19 +287,23 @@ impl KernelFeatures {
     /// In debug builds only, when [`FAKE_FEATURES_ENV`] is set but not valid.
     pub fn get() -> &'static KernelFeatures {
         static CACHE: OnceLock<KernelFeatures> = OnceLock::new();
-        CACHE.get_or_init(|| {
-            let probed = KernelFeatures::probe();
-            if !cfg!(debug_assertions) {
-                return probed;
-            }
-            match std::env::var(FAKE_FEATURES_ENV) {
-                Err(std::env::VarError::NotPresent) => probed,
-                Err(std::env::VarError::NotUnicode(_)) => {
-                    panic!("{FAKE_FEATURES_ENV} is not valid UTF-8")
-                }
-                Ok(spec) => probed.downgraded(&spec).unwrap_or_else(|e| panic!("{e}")),
-            }
-        })
+        CACHE.get_or_init(|| with_fakes(KernelFeatures::probe()))
+    }
+
+    /// The features that can be probed without the probe child, cached: everything but
+    /// `addfd`, `addfd_send`, `sync_wake_up`, `x32` and `ia32`, which read
+    /// [`Unknown`](Availability::Unknown)`(0)`; `new_listener` says only whether the kernel
+    /// knows the flag.
+    ///
+    /// This is for the spawn path, where a fork costs a noticeable share of the start-up time
+    /// and where installing the child's own filter is the real test of `NEW_LISTENER` (the
+    /// child falls back when it is refused).
+    ///
+    /// # Panics
+    /// In debug builds only, when [`FAKE_FEATURES_ENV`] is set but not valid.
+    pub fn get_without_child() -> &'static KernelFeatures {
+        static CACHE: OnceLock<KernelFeatures> = OnceLock::new();
+        CACHE.get_or_init(|| with_fakes(KernelFeatures::probe_with(false)))
     }
 
     /// Probes the running kernel now, without caching and without [`FAKE_FEATURES_ENV`].
@@ -299,6 +315,10 @@ impl KernelFeatures {
     /// (`waitpid(-1)`) at the same moment, or `SIGCHLD` is ignored, the child's death signal is
     /// lost and a foreign ABI whose probe killed the child reads [`Availability::Unknown`].
     pub fn probe() -> KernelFeatures {
+        KernelFeatures::probe_with(true)
+    }
+
+    fn probe_with(with_child: bool) -> KernelFeatures {
         let ctx = ProbeContext::current();
         let mut f = KernelFeatures::none();
         f.under_seccomp_filter = ctx.filtered;
@@ -321,13 +341,23 @@ impl KernelFeatures {
             Some((5, 19)),
         );
 
-        let mut child = run_probe_child();
+        let mut child = if with_child {
+            run_probe_child()
+        } else {
+            Err(Errno::from_raw(0))
+        };
         let listener = match &mut child {
             Ok(c) => c.take_listener(),
-            Err(e) => Err(Availability::Unknown(*e)),
+            Err(e) if with_child => Err(Availability::Unknown(*e)),
+            // Without the child, a known flag is all there is to go by.
+            Err(e) => match listener_flag {
+                Availability::Available => Err(Availability::Unknown(*e)),
+                other => Err(other),
+            },
         };
         f.new_listener = match (listener_flag, &listener) {
             (Availability::Available, Ok(_)) => Availability::Available,
+            (Availability::Available, Err(_)) if !with_child => Availability::Available,
             (Availability::Available, Err(reason)) => *reason,
             (other, _) => other,
         };
@@ -336,6 +366,10 @@ impl KernelFeatures {
             (f.addfd, f.addfd_send, f.sync_wake_up) = probe_listener_ioctls(&ctx, listener);
         }
         drop(listener);
+        if !with_child {
+            let unknown = Availability::Unknown(Errno::from_raw(0));
+            (f.addfd, f.addfd_send, f.sync_wake_up) = (unknown, unknown, unknown);
+        }
         f.cascade_listener_reasons();
 
         match &child {

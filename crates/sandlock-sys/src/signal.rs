@@ -46,6 +46,19 @@ pub fn reap_child(pid: libc::pid_t) -> Result<Option<i32>, Errno> {
     }
 }
 
+/// Whether the calling process has any child, running or exited but not yet reaped.
+///
+/// Calls `waitid(P_ALL, 0, &info, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT)`, which
+/// reaps nothing and fails with `ECHILD` exactly when there is no child.
+pub fn has_children() -> bool {
+    // SAFETY: siginfo_t is plain old data; all-zero is a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let flags = libc::WEXITED | libc::WSTOPPED | libc::WCONTINUED | libc::WNOHANG | libc::WNOWAIT;
+    // SAFETY: waitid writes one siginfo_t into `info`.
+    let ret = unsafe { libc::waitid(libc::P_ALL, 0, &mut info, flags) };
+    !(ret == -1 && Errno::last() == Errno::ECHILD)
+}
+
 /// Ignores (`true`) or restores (`false`) the terminal job-control signals `SIGTTOU`,
 /// `SIGTTIN` and `SIGTSTP` in the calling process, so a supervisor that hands its terminal to a
 /// child and takes it back is never stopped by it.
@@ -76,6 +89,13 @@ pub fn process_group() -> libc::pid_t {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sees_a_child() {
+        let mut c = std::process::Command::new("true").spawn().unwrap();
+        assert!(has_children());
+        c.wait().unwrap();
+    }
 
     #[test]
     fn refuses_group_and_broadcast_pids() {

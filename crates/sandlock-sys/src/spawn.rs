@@ -1,8 +1,10 @@
-//! Fork, confine and exec a child: the only code that runs between fork and exec.
+//! Start, confine and exec a child: the only code that runs between clone and exec.
 //!
 //! Everything the child needs is prepared by the caller before [`spawn`] forks: the executable's
 //! path, argv and environment as C strings ([`CStringArray`]), the Landlock ruleset fd and the
-//! compiled seccomp program. In the child, this module makes only async-signal-safe system
+//! compiled seccomp program. The child is made with `clone(CLONE_VM | CLONE_VFORK)`, like
+//! `posix_spawn`: it shares our memory, runs on its own stack, and we wait until it has exec'd.
+//! In the child, this module makes only async-signal-safe system
 //! calls and **never allocates**, so it is safe even when the parent has other threads (a
 //! lock held by another thread at fork time, such as malloc's, is never touched).
 //!
@@ -203,14 +205,43 @@ pub fn spawn(setup: &ChildSetup<'_>) -> Result<Spawned, SpawnError> {
         crate::scm::seqpacket_pair().map_err(|e| fail(SpawnStep::Fork, e))?;
     let parent_pid = std::process::id() as libc::pid_t;
 
-    // SAFETY: the child branch only runs `child_main`, which makes async-signal-safe calls on
-    // data prepared before the fork and never returns (it execs or `_exit`s).
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        child_main(setup, child_sock.as_fd(), parent_pid);
+    let args = ChildArgs {
+        setup,
+        sock: child_sock.as_fd(),
+        parent_pid,
+    };
+    // The child runs on its own stack in our address space (CLONE_VM) while this thread waits
+    // (CLONE_VFORK) until it has exec'd or exited: no page tables to copy, which is most of
+    // what fork costs. The stack is ours and outlives the child's use of it.
+    let mut stack = vec![0u128; CHILD_STACK_BYTES / 16];
+    // SAFETY: sigset_t is plain old data.
+    let (mut all, mut saved): (libc::sigset_t, libc::sigset_t) = unsafe { std::mem::zeroed() };
+    // SAFETY: all signals are blocked across the clone, so no handler of ours can run in the
+    // child on our memory; `pthread_sigmask` writes the old mask into a local.
+    unsafe {
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut saved);
     }
+    let stack_top = stack.as_mut_ptr_range().end.cast::<libc::c_void>();
+    // SAFETY: `child_entry` only runs `child_main`, which makes async-signal-safe calls on data
+    // prepared before the clone, writes only to its own stack, and never returns (it execs or
+    // `_exit`s). Without CLONE_FILES, CLONE_FS and CLONE_SIGHAND the child's fd table, cwd and
+    // signal dispositions are its own copies. `args` lives until the child has exec'd or exited,
+    // because CLONE_VFORK suspends us until then.
+    let pid = unsafe {
+        libc::clone(
+            child_entry,
+            stack_top,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            (&args as *const ChildArgs<'_, '_>).cast_mut().cast(),
+        )
+    };
+    let clone_errno = Errno::last();
+    // SAFETY: restores the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &saved, std::ptr::null_mut()) };
+    drop(stack);
     if pid < 0 {
-        return Err(fail(SpawnStep::Fork, Errno::last()));
+        return Err(fail(SpawnStep::Fork, clone_errno));
     }
     drop(child_sock);
     // Our unreaped child's pid cannot be reused, so this pidfd is for the right process.
@@ -265,6 +296,33 @@ fn kill_and_reap(pid: libc::pid_t) {
     }
 }
 
+/// Stack size of the child between clone and exec. `child_main` needs a few hundred bytes;
+/// this leaves ample room for libc's own frames.
+const CHILD_STACK_BYTES: usize = 64 * 1024;
+
+/// `struct sigaction` as the kernel's `rt_sigaction` takes it on x86_64 and aarch64.
+#[repr(C)]
+struct KernelSigaction {
+    handler: libc::sighandler_t,
+    flags: libc::c_ulong,
+    restorer: libc::c_ulong,
+    mask: u64,
+}
+
+/// What `child_entry` needs, passed through `clone`'s argument pointer.
+struct ChildArgs<'s, 'a> {
+    setup: &'s ChildSetup<'a>,
+    sock: BorrowedFd<'s>,
+    parent_pid: libc::pid_t,
+}
+
+extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `ChildArgs` that `spawn` passed to clone; it outlives the child's
+    // use of it (CLONE_VFORK).
+    let args = unsafe { &*arg.cast::<ChildArgs<'_, '_>>() };
+    child_main(args.setup, args.sock, args.parent_pid)
+}
+
 /// Reports a failed step to the parent and exits. Async-signal-safe.
 fn child_fail(sock: BorrowedFd<'_>, step: SpawnStep, errno: Errno) -> ! {
     let e = errno.raw().to_ne_bytes();
@@ -293,42 +351,39 @@ fn child_main(setup: &ChildSetup<'_>, sock: BorrowedFd<'_>, parent_pid: libc::pi
             check(unsafe { libc::setpgid(0, 0) }),
         );
     }
-    // SAFETY: all calls below take integers or pointers to local, initialised signal sets.
-    unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        let mut none: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut none);
-        if let Some(tty) = setup.foreground_terminal {
-            // A background process group that calls tcsetpgrp gets SIGTTOU unless it blocks it.
-            libc::sigprocmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
-            run(
-                SpawnStep::Terminal,
-                check(libc::tcsetpgrp(tty.as_raw_fd(), libc::getpid())),
-            );
+    // Every signal is blocked on entry (see `spawn`). Handlers of the supervisor must never run
+    // here, on its memory, and ignored signals would stay ignored across exec (Rust ignores
+    // SIGPIPE; an interactive supervisor ignores the job-control signals): the command starts
+    // with every disposition at its default. The raw system call is used because glibc's
+    // wrappers refuse its internal real-time signals.
+    let default_action = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    for sig in 1..=64 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
         }
-        // Ignored signals stay ignored across exec; the supervisor ignores some (Rust ignores
-        // SIGPIPE), and the command must start with the defaults.
-        for sig in [
-            libc::SIGPIPE,
-            libc::SIGINT,
-            libc::SIGQUIT,
-            libc::SIGTSTP,
-            libc::SIGTTIN,
-            libc::SIGTTOU,
-            libc::SIGHUP,
-            libc::SIGTERM,
-            libc::SIGCHLD,
-        ] {
-            libc::signal(sig, libc::SIG_DFL);
-        }
+        // SAFETY: rt_sigaction reads one kernel sigaction (SIG_DFL: no handler code) of the
+        // size given; the old action is not asked for.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &default_action as *const KernelSigaction,
+                std::ptr::null_mut::<KernelSigaction>(),
+                size_of::<u64>(),
+            )
+        };
+    }
+    if let Some(tty) = setup.foreground_terminal {
+        // A background process group that calls tcsetpgrp gets SIGTTOU, which is blocked here.
+        // SAFETY: tcsetpgrp and getpid take integers.
         run(
-            SpawnStep::Signals,
-            check(libc::sigprocmask(
-                libc::SIG_SETMASK,
-                &none,
-                std::ptr::null_mut(),
-            )),
+            SpawnStep::Terminal,
+            check(unsafe { libc::tcsetpgrp(tty.as_raw_fd(), libc::getpid()) }),
         );
     }
     if let Some(sig) = setup.parent_death_signal {
@@ -384,7 +439,10 @@ fn child_main(setup: &ChildSetup<'_>, sock: BorrowedFd<'_>, parent_pid: libc::pi
         let listener = match crate::seccomp::install_filter(prog, setup.filter_flags) {
             Ok(l) => l,
             Err(Errno::EBUSY) if wants_listener && setup.listener_optional => {
-                let flags = setup.filter_flags - FilterFlags::NEW_LISTENER;
+                // WAIT_KILLABLE_RECV is only valid with a listener.
+                let flags = setup.filter_flags
+                    - FilterFlags::NEW_LISTENER
+                    - FilterFlags::WAIT_KILLABLE_RECV;
                 match crate::seccomp::install_filter(prog, flags) {
                     Ok(l) => l,
                     Err(e) => child_fail(sock, SpawnStep::Seccomp, e),
@@ -413,6 +471,14 @@ fn child_main(setup: &ChildSetup<'_>, sock: BorrowedFd<'_>, parent_pid: libc::pi
         closed = close_each_fd(s);
     }
     run(SpawnStep::CloseFds, closed);
+    // The signal mask survives exec: unblock everything for the command.
+    // SAFETY: sigprocmask reads a local, initialised empty set.
+    let unblocked = unsafe {
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut())
+    };
+    run(SpawnStep::Signals, check(unblocked));
     // SAFETY: path, argv and envp are valid NULL-terminated arrays of C strings.
     unsafe {
         libc::execve(

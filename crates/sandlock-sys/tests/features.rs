@@ -264,3 +264,29 @@ fn probe_under_a_filter() {
         assert_eq!(f.x32, Availability::Unknown(Errno::ENOSYS));
     }
 }
+
+#[test]
+fn without_the_child_agrees_with_the_full_probe() {
+    let full = KernelFeatures::get();
+    let quick = KernelFeatures::get_without_child();
+    assert_eq!(quick.landlock, full.landlock);
+    assert_eq!(quick.landlock_abi, full.landlock_abi);
+    assert_eq!(quick.user_notif, full.user_notif);
+    // Without the child, a listener refused with EBUSY (nesting) cannot be seen; otherwise
+    // both agree.
+    if full.new_listener.is_available() {
+        assert_eq!(quick.new_listener, full.new_listener);
+        assert_eq!(quick.wait_killable_recv, full.wait_killable_recv);
+    }
+    assert_eq!(quick.pidfd_getfd, full.pidfd_getfd);
+    assert_eq!(quick.close_range, full.close_range);
+    for unknown in [
+        quick.addfd,
+        quick.addfd_send,
+        quick.sync_wake_up,
+        quick.x32,
+        quick.ia32,
+    ] {
+        assert!(!unknown.is_available(), "{quick:?}");
+    }
+}

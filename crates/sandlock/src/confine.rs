@@ -10,6 +10,7 @@ use landlock::{
 use sandlock_bpf::{Filter, SockFilter};
 use sandlock_sys::Arch;
 use sandlock_sys::features::KernelFeatures;
+use sandlock_sys::flags::FilterFlags;
 
 use crate::policy::{CompatLevel, DEVICES_READ, DEVICES_READ_WRITE, Policy};
 use crate::status::{
@@ -60,6 +61,12 @@ pub enum PrepareError {
 pub(crate) struct Prepared {
     pub(crate) ruleset: Option<OwnedFd>,
     pub(crate) filter: Vec<SockFilter>,
+    /// `NEW_LISTENER`, with `WAIT_KILLABLE_RECV` where the kernel has it (5.19): a notified
+    /// task then cannot be interrupted by a non-fatal signal once the supervisor holds its
+    /// notification, so a handler acting on its behalf never races a restarted call. Without
+    /// it, a signal makes the pending notification invalid and the supervisor's answer fails
+    /// with `ENOENT`, which the reactor already treats as normal.
+    pub(crate) filter_flags: FilterFlags,
     pub(crate) status: EnforcementStatus,
 }
 
@@ -166,7 +173,7 @@ fn seccomp(policy: &Policy) -> Result<(Vec<SockFilter>, SeccompStatus), PrepareE
 
 /// Prepares everything the child enforces for `policy` on this kernel.
 pub(crate) fn prepare(policy: &Policy) -> Result<Prepared, PrepareError> {
-    let features = KernelFeatures::get();
+    let features = KernelFeatures::get_without_child();
     let kernel_abi = features.effective_landlock_abi();
     let missing = missing_for(kernel_abi, policy);
     let unavailable = (kernel_abi == 0).then(|| features.landlock.to_string());
@@ -215,9 +222,17 @@ pub(crate) fn prepare(policy: &Policy) -> Result<Prepared, PrepareError> {
             reason,
         },
     };
+    let mut filter_flags = FilterFlags::empty();
+    if status.supervisor.listener {
+        filter_flags |= FilterFlags::NEW_LISTENER;
+        if features.wait_killable_recv.is_available() {
+            filter_flags |= FilterFlags::WAIT_KILLABLE_RECV;
+        }
+    }
     Ok(Prepared {
         ruleset,
         filter,
+        filter_flags,
         status,
     })
 }

@@ -8,7 +8,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use sandlock_sys::flags::FilterFlags;
 use sandlock_sys::pidfd::{PidFd, WaitStatus};
 use sandlock_sys::seccomp::NotifFd;
 use sandlock_sys::signal;
@@ -269,11 +268,7 @@ impl Sandbox {
             child_subreaper: true,
             landlock_ruleset: self.prepared.ruleset.as_ref().map(|f| f.as_fd()),
             filter: Some(&self.prepared.filter),
-            filter_flags: if wants_listener {
-                FilterFlags::NEW_LISTENER
-            } else {
-                FilterFlags::empty()
-            },
+            filter_flags: self.prepared.filter_flags,
             listener_optional: true,
         };
         let spawned = sys_spawn::spawn(&setup)?;
@@ -507,7 +502,8 @@ impl Running {
         // Then whatever it left behind, adopted by us.
         let mut timed_out = false;
         loop {
-            if !self.adopt_orphans {
+            // Without children there can be no adopted orphans: skip the /proc scan.
+            if !self.adopt_orphans || !signal::has_children() {
                 break;
             }
             self.reap_orphans();
