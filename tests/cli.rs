@@ -49,6 +49,95 @@ fn process_with_marker(marker: &str) -> bool {
     })
 }
 
+/// Starts `sh -c SCRIPT` bare, shows its setsid grandchild (marked by `marker`) outlives the
+/// shell's death, and cleans up: the attack the sandbox must stop.
+fn setsid_grandchild_outlives_its_parent_without_sandlock(script: &str, marker: &str) {
+    let mut bare = std::process::Command::new("sh")
+        .args(["-c", script])
+        .spawn()
+        .unwrap();
+    let mut seen = false;
+    for _ in 0..200 {
+        if process_with_marker(marker) {
+            seen = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(seen, "the grandchild started");
+    bare.kill().unwrap();
+    bare.wait().unwrap();
+    assert!(process_with_marker(marker), "without sandlock it survives");
+    let _ = std::process::Command::new("pkill")
+        .args(["-f", marker])
+        .status();
+}
+
+/// Waits up to 5 s for no process to carry `marker` any more.
+fn gone(marker: &str) -> bool {
+    for _ in 0..500 {
+        if !process_with_marker(marker) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+#[test]
+fn supervisor_death_kills_the_whole_tree() {
+    for fake in [None, Some("landlock=5")] {
+        // A unique sleep length marks the grandchild.
+        let marker = format!(
+            "sleep {}.{}",
+            3100 + std::process::id() % 1000,
+            fake.map_or(1, |_| 2)
+        );
+        let script = format!("setsid sh -c '{marker}' & {marker}");
+        setsid_grandchild_outlives_its_parent_without_sandlock(&script, &marker);
+        let mut cmd = sandlock();
+        // landlock=5 (no IPC scoping) makes the init walk /proc instead of kill(-1).
+        if let Some(f) = fake {
+            cmd.env("SANDLOCK_FAKE_FEATURES", f);
+        }
+        let mut child = cmd
+            .args(["run", "--", "sh", "-c", &script])
+            .spawn()
+            .unwrap();
+        let mut seen = false;
+        for _ in 0..500 {
+            if process_with_marker(&format!("sh -c {marker}")) {
+                seen = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(
+            seen,
+            "the setsid grandchild started under sandlock ({fake:?})"
+        );
+        child.kill().unwrap(); // SIGKILL: no chance to clean up
+        child.wait().unwrap();
+        assert!(
+            gone(&marker),
+            "the sandbox died with its supervisor ({fake:?})"
+        );
+    }
+}
+
+#[test]
+fn timeout_without_ipc_scoping_still_kills_a_setsid_grandchild() {
+    let marker = format!("sleep {}.{}", 3200 + std::process::id() % 1000, 3);
+    let script = format!("setsid sh -c '{marker}' & {marker}");
+    let out = sandlock()
+        .env("SANDLOCK_FAKE_FEATURES", "landlock=5")
+        .args(["run", "-t", "1", "--", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(124), "{}", text(&out));
+    assert!(gone(&marker), "the setsid grandchild is gone");
+}
+
 #[test]
 fn timeout_is_124_and_kills_a_setsid_grandchild() {
     // A unique sleep length marks the grandchild so we can look for it afterwards.

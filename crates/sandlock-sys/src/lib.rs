@@ -34,12 +34,14 @@ pub mod flags;
 pub mod pidfd;
 pub mod poll;
 pub mod process;
+mod raw;
 pub mod sched;
 pub mod scm;
 pub mod seccomp;
 pub mod signal;
 pub mod spawn;
 pub mod structs;
+pub mod supervise;
 pub mod syscalls;
 
 pub use errno::Errno;

@@ -82,7 +82,7 @@ pub enum SpawnStep {
 }
 
 impl SpawnStep {
-    fn from_u8(v: u8) -> Option<SpawnStep> {
+    pub(crate) fn from_u8(v: u8) -> Option<SpawnStep> {
         use SpawnStep::*;
         [
             Fork,
@@ -189,9 +189,9 @@ pub struct Spawned {
 }
 
 /// Message kinds on the report socket.
-const MSG_LISTENER: u8 = 1;
-const MSG_NO_LISTENER: u8 = 2;
-const MSG_FAILED: u8 = 3;
+pub(crate) const MSG_LISTENER: u8 = 1;
+pub(crate) const MSG_NO_LISTENER: u8 = 2;
+pub(crate) const MSG_FAILED: u8 = 3;
 
 const LANDLOCK_RESTRICT_SELF: libc::c_long = libc::SYS_landlock_restrict_self;
 
@@ -310,13 +310,13 @@ struct KernelSigaction {
 }
 
 /// What `child_entry` needs, passed through `clone`'s argument pointer.
-struct ChildArgs<'s, 'a> {
-    setup: &'s ChildSetup<'a>,
-    sock: BorrowedFd<'s>,
-    parent_pid: libc::pid_t,
+pub(crate) struct ChildArgs<'s, 'a> {
+    pub(crate) setup: &'s ChildSetup<'a>,
+    pub(crate) sock: BorrowedFd<'s>,
+    pub(crate) parent_pid: libc::pid_t,
 }
 
-extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
+pub(crate) extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: `arg` is the `ChildArgs` that `spawn` passed to clone; it outlives the child's
     // use of it (CLONE_VFORK).
     let args = unsafe { &*arg.cast::<ChildArgs<'_, '_>>() };

@@ -67,6 +67,9 @@ pub(crate) struct Prepared {
     /// it, a signal makes the pending notification invalid and the supervisor's answer fails
     /// with `ENOENT`, which the reactor already treats as normal.
     pub(crate) filter_flags: FilterFlags,
+    /// The ruleset scopes signals (IPC scoping on, Landlock ABI 6): the sandbox's init may kill
+    /// its tree with `kill(-1, …)`, which the scope confines to the sandbox.
+    pub(crate) scoped_kill: bool,
     pub(crate) status: EnforcementStatus,
 }
 
@@ -98,16 +101,21 @@ fn landlock(policy: &Policy, kernel_abi: u32) -> Result<Option<OwnedFd>, Prepare
         CompatLevel::BestEffort => LlCompat::BestEffort,
         CompatLevel::HardRequirement => LlCompat::HardRequirement,
     };
+    // The kernel's ABI only lowers the target, never raises it; it is below the kernel's own
+    // only when a test fakes an older kernel (SANDLOCK_FAKE_FEATURES), which this honours.
+    let abi = TARGET_ABI.min(ABI::from(kernel_abi as i32));
     let mut ruleset = Ruleset::default()
         .set_compatibility(compat)
-        .handle_access(AccessFs::from_all(TARGET_ABI))?
-        .handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)?;
-    if policy.ipc_scoping {
+        .handle_access(AccessFs::from_all(abi))?;
+    if kernel_abi >= 4 {
+        ruleset = ruleset.handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)?;
+    }
+    if policy.ipc_scoping && kernel_abi >= 6 {
         ruleset = ruleset.scope(Scope::AbstractUnixSocket | Scope::Signal)?;
     }
     let mut created = ruleset.create()?;
-    let read = AccessFs::from_read(TARGET_ABI);
-    let all = AccessFs::from_all(TARGET_ABI);
+    let read = AccessFs::from_read(abi);
+    let all = AccessFs::from_all(abi);
     let mut rules: Vec<(&std::path::Path, _)> = Vec::new();
     rules.extend(policy.fs_read.iter().map(|p| (p.as_path(), read)));
     rules.extend(policy.fs_write.iter().map(|p| (p.as_path(), all)));
@@ -117,12 +125,12 @@ fn landlock(policy: &Policy, kernel_abi: u32) -> Result<Option<OwnedFd>, Prepare
             path: path.display().to_string(),
             source,
         })?;
-        created = created.add_rule(PathBeneath::new(fd, restrict_to_file(path, access)))?;
+        created = created.add_rule(PathBeneath::new(fd, restrict_to_file(path, access, abi)))?;
     }
     // Devices: granted when present (a machine without /dev/tty, say, simply lacks it).
     let devices = DEVICES_READ_WRITE
         .iter()
-        .map(|d| (d, AccessFs::from_file(TARGET_ABI)))
+        .map(|d| (d, AccessFs::from_file(abi)))
         .chain(DEVICES_READ.iter().map(|d| (d, AccessFs::ReadFile.into())));
     for (dev, access) in devices {
         if let Ok(fd) = PathFd::new(dev) {
@@ -149,11 +157,12 @@ fn landlock(policy: &Policy, kernel_abi: u32) -> Result<Option<OwnedFd>, Prepare
 fn restrict_to_file(
     path: &std::path::Path,
     access: landlock::BitFlags<AccessFs>,
+    abi: ABI,
 ) -> landlock::BitFlags<AccessFs> {
     if path.is_dir() {
         access
     } else {
-        access & AccessFs::from_file(TARGET_ABI)
+        access & AccessFs::from_file(abi)
     }
 }
 
@@ -176,7 +185,12 @@ pub(crate) fn prepare(policy: &Policy) -> Result<Prepared, PrepareError> {
     let features = KernelFeatures::get_without_child();
     let kernel_abi = features.effective_landlock_abi();
     let missing = missing_for(kernel_abi, policy);
-    let unavailable = (kernel_abi == 0).then(|| features.landlock.to_string());
+    let unavailable = (kernel_abi == 0).then(|| {
+        // Availability reads "no (why)": keep the why.
+        let text = features.landlock.to_string();
+        let why = text.strip_prefix("no (").and_then(|w| w.strip_suffix(')'));
+        why.map_or(text.clone(), str::to_owned)
+    });
     if let Some(why) = &unavailable
         && !policy.allow_degraded
     {
@@ -229,10 +243,12 @@ pub(crate) fn prepare(policy: &Policy) -> Result<Prepared, PrepareError> {
             filter_flags |= FilterFlags::WAIT_KILLABLE_RECV;
         }
     }
+    let scoped_kill = ruleset.is_some() && policy.ipc_scoping && kernel_abi >= 6;
     Ok(Prepared {
         ruleset,
         filter,
         filter_flags,
+        scoped_kill,
         status,
     })
 }

@@ -6,12 +6,12 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use sandlock_sys::pidfd::{PidFd, WaitStatus};
-use sandlock_sys::seccomp::NotifFd;
+use sandlock_sys::pidfd::WaitStatus;
 use sandlock_sys::signal;
 use sandlock_sys::spawn::{self as sys_spawn, CStringArray, ChildSetup};
+use sandlock_sys::supervise::{Supervised, spawn_supervised};
 
 use crate::confine::{self, PrepareError, Prepared};
 use crate::policy::Policy;
@@ -271,7 +271,7 @@ impl Sandbox {
             filter_flags: self.prepared.filter_flags,
             listener_optional: true,
         };
-        let spawned = sys_spawn::spawn(&setup)?;
+        let spawned = spawn_supervised(&setup, self.prepared.scoped_kill)?;
         drop(theirs);
         let mut status = self.prepared.status.clone();
         if wants_listener && spawned.listener.is_none() {
@@ -284,9 +284,7 @@ impl Sandbox {
         }
         let [_, stdout, stderr] = ours;
         Ok(Running {
-            pid: spawned.pid,
-            pidfd: spawned.pidfd,
-            listener: spawned.listener,
+            sup: spawned,
             status,
             adopt_orphans: self.adopt_orphans,
             interactive: cmd.interactive,
@@ -354,11 +352,13 @@ fn resolve(program: &OsStr, env: &[(OsString, OsString)]) -> Result<PathBuf, San
 }
 
 /// A running sandbox: its first process and everything below it.
+///
+/// The tree is owned by a small init process between the supervisor and the command (see
+/// `sandlock_sys::supervise`): kill, pause, resume and timeout reach every descendant, and if
+/// the supervisor dies the init kills the tree. Dropping a `Running` kills the sandbox.
 #[derive(Debug)]
 pub struct Running {
-    pid: i32,
-    pidfd: PidFd,
-    listener: Option<NotifFd>,
+    sup: Supervised,
     status: EnforcementStatus,
     adopt_orphans: bool,
     interactive: bool,
@@ -367,9 +367,9 @@ pub struct Running {
 }
 
 impl Running {
-    /// The first process's pid.
+    /// The command's pid.
     pub fn pid(&self) -> i32 {
-        self.pid
+        self.sup.pid
     }
 
     /// What is enforced for this sandbox.
@@ -379,7 +379,7 @@ impl Running {
 
     /// Whether the supervisor holds this sandbox's seccomp listener.
     pub fn supervised(&self) -> bool {
-        self.listener.is_some()
+        self.sup.listener.is_some()
     }
 
     /// The command's stdout pipe, when it was [`Stdio::Piped`].
@@ -392,86 +392,19 @@ impl Running {
         self.stderr.take()
     }
 
-    /// Every process of the sandbox that is still there.
-    fn members(&self, root_alive: bool) -> Vec<i32> {
-        let mut roots = Vec::new();
-        if root_alive {
-            roots.push(self.pid);
-        }
-        if self.adopt_orphans {
-            roots.push(std::process::id() as i32);
-        }
-        // The first process itself is handled through its pidfd.
-        let mut members = tree::descendants(&roots, &[], false);
-        members.retain(|&p| p != self.pid);
-        members
-    }
-
-    fn signal_all(&self, sig: i32, root_alive: bool) {
-        if root_alive {
-            let _ = self.pidfd.send_signal(sig);
-        }
-        for pid in self.members(root_alive) {
-            let _ = signal::kill_process(pid, sig);
-        }
-    }
-
     /// Kills every process of the sandbox with `SIGKILL`.
     pub fn kill(&self) {
-        self.kill_tree(self.root_alive());
-    }
-
-    fn root_alive(&self) -> bool {
-        matches!(
-            self.pidfd
-                .wait(libc::WEXITED | libc::WNOHANG | libc::WNOWAIT),
-            Ok(WaitStatus::StillAlive)
-        )
-    }
-
-    fn kill_tree(&self, root_alive: bool) {
-        // While the first process lives, it is the subreaper of everything below it, so
-        // stop it first (a stopped process cannot fork), kill what is below it until nothing
-        // is left, and kill it last: an orphan of a killed process is reparented to it and
-        // found by the next scan instead of escaping to init.
-        if root_alive {
-            let _ = self.pidfd.send_signal(libc::SIGSTOP);
-        }
-        for _ in 0..10_000 {
-            let members = self.members(root_alive);
-            if members.is_empty() {
-                break;
-            }
-            for pid in members {
-                let _ = signal::kill_process(pid, libc::SIGKILL);
-            }
-            self.reap_orphans();
-        }
-        if root_alive {
-            let _ = self.pidfd.send_signal(libc::SIGKILL);
-        }
-        self.reap_orphans();
+        let _ = self.sup.kill();
     }
 
     /// Stops every process of the sandbox (`SIGSTOP`).
     pub fn pause(&self) {
-        self.signal_all(libc::SIGSTOP, self.root_alive());
+        let _ = self.sup.pause();
     }
 
     /// Continues every process of the sandbox (`SIGCONT`).
     pub fn resume(&self) {
-        self.signal_all(libc::SIGCONT, self.root_alive());
-    }
-
-    /// Reaps adopted orphans that have exited.
-    fn reap_orphans(&self) {
-        if !self.adopt_orphans {
-            return;
-        }
-        let me = std::process::id() as i32;
-        for pid in tree::descendants(&[me], &[self.pid], true) {
-            let _ = signal::reap_child(pid);
-        }
+        let _ = self.sup.resume();
     }
 
     /// Waits until the whole tree has exited.
@@ -480,49 +413,46 @@ impl Running {
     }
 
     /// Waits until the whole tree has exited, or kills it when `timeout` passes first.
-    pub fn wait_timeout(self, timeout: Option<Duration>) -> Result<ExitReport, SandboxError> {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        let remaining = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    pub fn wait_timeout(mut self, timeout: Option<Duration>) -> Result<ExitReport, SandboxError> {
         let sys = |what| move |source| SandboxError::Sys { what, source };
-        // The first process.
-        let ready = sandlock_sys::poll::wait_readable(&self.pidfd, remaining())
-            .map_err(sys("cannot wait for the sandbox"))?;
-        if !ready {
-            self.kill_tree(true);
-            let status = self
-                .pidfd
-                .wait(libc::WEXITED)
-                .map_err(sys("cannot reap the sandbox"))?;
-            return Ok(self.report(status, true));
-        }
-        let status = self
-            .pidfd
-            .wait(libc::WEXITED)
-            .map_err(sys("cannot reap the sandbox"))?;
-        // Then whatever it left behind, adopted by us.
         let mut timed_out = false;
-        loop {
-            // Without children there can be no adopted orphans: skip the /proc scan.
-            if !self.adopt_orphans || !signal::has_children() {
-                break;
-            }
-            self.reap_orphans();
-            let left = self.members(false);
-            let Some(&first) = left.first() else { break };
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                self.kill_tree(false);
+        let status = match self
+            .sup
+            .wait(timeout)
+            .map_err(sys("cannot wait for the sandbox"))?
+        {
+            Some(status) => status,
+            None => {
                 timed_out = true;
-                break;
+                let _ = self.sup.kill();
+                self.sup
+                    .wait(None)
+                    .map_err(sys("cannot wait for the sandbox"))?
+                    .unwrap_or(WaitStatus::Exited(-1))
             }
-            // Wait for one of them; the loop rescans for the rest.
-            if let Ok(pidfd) = PidFd::open(first, 0) {
-                let slice = remaining().map_or(Duration::from_millis(100), |r| {
-                    r.min(Duration::from_millis(100))
-                });
-                let _ = sandlock_sys::poll::wait_readable(&pidfd, Some(slice));
-            }
+        };
+        if self.adopt_orphans && signal::has_children() {
+            // The init was killed before its tree ended (possible without Landlock IPC
+            // scoping): what was below it was adopted by us. Kill it all.
+            self.kill_adopted();
         }
         Ok(self.report(status, timed_out))
+    }
+
+    /// Kills and reaps every descendant of the supervisor (only with `adopt_orphans`, where
+    /// every child of the supervisor belongs to a sandbox).
+    fn kill_adopted(&self) {
+        let me = std::process::id() as i32;
+        for _ in 0..10_000 {
+            let left = tree::descendants(&[me], &[], true);
+            if left.is_empty() {
+                break;
+            }
+            for pid in &left {
+                let _ = signal::kill_process(*pid, libc::SIGKILL);
+                let _ = signal::reap_child(*pid);
+            }
+        }
     }
 
     fn report(&self, status: WaitStatus, timed_out: bool) -> ExitReport {
