@@ -3,7 +3,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use sandlock_tests::{Scratch, run, sandlock, system_read_args, text};
+use sandlock_tests::{Scratch, run, sandlock, skip_unless, system_read_args, text};
 
 #[test]
 fn echo_with_the_default_profile() {
@@ -569,6 +569,107 @@ fn the_command_starts_with_default_signal_handling() {
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n",
+        "{}",
+        text(&out)
+    );
+}
+
+const PY: &str = "/usr/bin/python3";
+
+#[test]
+fn tcp_connect_to_a_listening_port_is_denied() {
+    if skip_unless(
+        sandlock::KernelFeatures::get().effective_landlock_abi() >= 4,
+        "Landlock ABI 4 (TCP port rules)",
+    ) {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let script = format!(
+        "import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=5)\n    print('connected')\nexcept OSError as e:\n    print('denied', e.errno)"
+    );
+    // Without the sandbox the connect succeeds: the port really listens.
+    let bare = std::process::Command::new(PY)
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&bare.stdout),
+        "connected\n",
+        "{}",
+        text(&bare)
+    );
+    let out = run(&["run", "--", PY, "-c", &script]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("denied {}\n", libc::EACCES),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn net_allow_bind_allows_exactly_its_ports() {
+    if skip_unless(
+        sandlock::KernelFeatures::get().effective_landlock_abi() >= 4,
+        "Landlock ABI 4 (TCP port rules)",
+    ) {
+        return;
+    }
+    // Two free ports, found by binding and releasing them.
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (allowed, other) = (free(), free());
+    let script = |port: u16| {
+        format!(
+            "import socket\ns = socket.socket()\ntry:\n    s.bind(('127.0.0.1', {port}))\n    print('bound')\nexcept OSError as e:\n    print('denied', e.errno)"
+        )
+    };
+    let spec = allowed.to_string();
+    let out = run(&[
+        "run",
+        "--net-allow-bind",
+        &spec,
+        "--",
+        PY,
+        "-c",
+        &script(allowed),
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "bound\n",
+        "{}",
+        text(&out)
+    );
+    // The other port is free too (bare bind works), but not allowed.
+    let bare = std::process::Command::new(PY)
+        .args(["-c", &script(other)])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&bare.stdout),
+        "bound\n",
+        "{}",
+        text(&bare)
+    );
+    let out = run(&[
+        "run",
+        "--net-allow-bind",
+        &spec,
+        "--",
+        PY,
+        "-c",
+        &script(other),
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("denied {}\n", libc::EACCES),
         "{}",
         text(&out)
     );
