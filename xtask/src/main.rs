@@ -4,12 +4,14 @@
 //!   the test suite (as the invoking user and, when that is root, again as an unprivileged
 //!   user), and `cargo doc` with warnings denied.
 //! - `cargo xtask bench`: the benchmarks (see `bench.rs`).
+//! - `cargo xtask dist`: the static release binary (see `dist.rs`).
 #![forbid(unsafe_code)]
 
 use std::env;
 use std::process::{Command, ExitCode};
 
 mod bench;
+mod dist;
 mod unprivileged;
 
 const USAGE: &str = "\
@@ -17,7 +19,8 @@ usage: cargo xtask <task>
 
 tasks:
   ci      fmt --check, clippy -D warnings, tests, doc (what .ci/run runs)
-  bench   benchmarks: startup and the notification round trip
+  bench   benchmarks: startup, library spawn, notification round trip (bench --help)
+  dist    the static release binary: target/dist/sandlock
 ";
 
 fn main() -> ExitCode {
@@ -25,6 +28,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("bench") => bench::run(&args[1..]),
+        Some("dist") => dist::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
