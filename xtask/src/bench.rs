@@ -299,6 +299,12 @@ fn find_in_path(name: &str) -> Option<PathBuf> {
         })
 }
 
+/// Rows of the `startup` table that the ratios and targets refer to.
+const BARE: usize = 0;
+const WRAPPER: usize = 1;
+const STATIC_DEFAULT: usize = 2;
+const DYNAMIC_DEFAULT: usize = 4;
+
 fn startup(opts: &Options) -> TaskResult {
     let wrapper = build_wrapper()?;
     let static_bin = dist::build()?;
@@ -330,6 +336,13 @@ fn startup(opts: &Options) -> TaskResult {
             "sandlock run (dynamic, default profile)",
             &dynamic_bin,
             &["run", "--", "/bin/true"],
+        ),
+        // Diagnostic: exec, argument parsing and the default profile's private TMPDIR, but
+        // no Sandbox and no child, to tell the CLI's own start from the sandbox's.
+        Variant::new(
+            "sandlock run --print-policy (static, no spawn)",
+            &static_bin,
+            &["run", "--print-policy", "--", "/bin/true"],
         ),
     ];
     let bwrap_args = [
@@ -367,16 +380,16 @@ fn startup(opts: &Options) -> TaskResult {
         .collect();
     print_table(
         &rows,
-        &[("×bare", 0), ("×wrapper", 1)],
+        &[("×bare", BARE), ("×wrapper", WRAPPER)],
         &[Target {
-            variant: 2,
-            reference: 1,
+            variant: STATIC_DEFAULT,
+            reference: WRAPPER,
             max_ratio: 1.2,
         }],
     );
     println!(
         "  dynamic minus static binary (default profile, medians): {}",
-        human(rows[4].summary.median - rows[2].summary.median)
+        human(rows[DYNAMIC_DEFAULT].summary.median - rows[STATIC_DEFAULT].summary.median)
     );
     Ok(())
 }
