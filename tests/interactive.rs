@@ -20,9 +20,16 @@ import os, pty, select, signal, sys, time
 
 SANDLOCK, CASE = sys.argv[1], sys.argv[2]
 STEP_TIMEOUT = 20.0
-COMMANDS = {
-    "shell": ["sh"],
-    "cat": ["sh", "-c", "cat"],
+SANDBOXED = [SANDLOCK, "run", "-i", "--"]
+# The pty's session leader, which this script waits for.
+ARGV = {
+    "shell": SANDBOXED + ["sh"],
+    "cat": SANDBOXED + ["sh", "-c", "cat"],
+    # A caller that reads the terminal after sandlock: it can only if sandlock gave the
+    # terminal back to the caller's process group.
+    "handback": ["/bin/sh", "-c",
+                 '"$0" run -i -- sh -c "exit 5"; echo status-$?; read x; echo got-$x',
+                 SANDLOCK],
 }
 transcript = bytearray()
 status = None
@@ -32,7 +39,7 @@ env["PS1"] = "sbx$ "
 pid, master = pty.fork()
 if pid == 0:
     try:
-        os.execve(SANDLOCK, [SANDLOCK, "run", "-i", "--"] + COMMANDS[CASE], env)
+        os.execve(ARGV[CASE][0], ARGV[CASE], env)
     finally:
         os._exit(127)
 
@@ -48,7 +55,7 @@ def fail(why):
     sys.exit(1)
 
 def reap():
-    """Notes sandlock's exit; a stop is the bug this test guards against."""
+    """Notes the session leader's exit; a stop is the bug this test guards against."""
     global status
     if status is not None:
         return
@@ -56,8 +63,8 @@ def reap():
     if got == 0:
         return
     if os.WIFSTOPPED(st):
-        fail("sandlock itself was stopped by signal %d: job control stopped the caller "
-             "(sandlock #164)" % os.WSTOPSIG(st))
+        fail("%s was stopped by signal %d: job control stopped the caller (sandlock #164)"
+             % (ARGV[CASE][0], os.WSTOPSIG(st)))
     status = st
 
 def pump(wait):
@@ -90,14 +97,14 @@ def expect_exit(code):
     deadline = time.monotonic() + STEP_TIMEOUT
     while status is None:
         if time.monotonic() > deadline:
-            fail("sandlock did not exit within %d s" % STEP_TIMEOUT)
+            fail("%s did not exit within %d s" % (ARGV[CASE][0], STEP_TIMEOUT))
         if not pump(0.05):
             time.sleep(0.01)
         reap()
     if not os.WIFEXITED(status):
-        fail("sandlock did not exit normally: wait status %#x" % status)
+        fail("%s did not exit normally: wait status %#x" % (ARGV[CASE][0], status))
     if os.WEXITSTATUS(status) != code:
-        fail("sandlock exited with %d, expected %d" % (os.WEXITSTATUS(status), code))
+        fail("%s exited with %d, expected %d" % (ARGV[CASE][0], os.WEXITSTATUS(status), code))
 
 if CASE == "shell":
     read_until(b"sbx$ ")
@@ -110,6 +117,11 @@ elif CASE == "cat":
     # Once echoed by the terminal, once written back by cat.
     read_until(b"abc", 2)
     send(b"\x04")
+    expect_exit(0)
+elif CASE == "handback":
+    read_until(b"status-5")
+    send(b"back\n")
+    read_until(b"got-back")
     expect_exit(0)
 "#;
 
@@ -156,4 +168,9 @@ fn interactive_shell_runs_a_command_and_exits_with_its_status() {
 #[test]
 fn interactive_cat_echoes_and_ends_at_ctrl_d() {
     drive("cat");
+}
+
+#[test]
+fn the_caller_gets_the_terminal_back() {
+    drive("handback");
 }
