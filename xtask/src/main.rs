@@ -92,6 +92,9 @@ fn ci() -> TaskResult {
         ],
         &[],
     )?;
+    // The end-to-end tests drive target/debug/sandlock, which `cargo test` does not build for
+    // another package's tests.
+    cargo(&["build", "--workspace", "--bins"], &[])?;
     cargo(&["test", "--workspace"], &[])?;
     unprivileged::run_tests()?;
     cargo(
