@@ -22,7 +22,7 @@
 //!
 //! The init shares the supervisor's memory (`CLONE_VM`, as a thread would) but is a process of
 //! its own, so creating it costs no page-table copy. It therefore runs only on its own stack,
-//! never allocates, and makes its system calls through [`crate::raw`] so that it never writes
+//! never allocates, and makes its system calls through `raw.rs` (inline-asm system calls) so that it never writes
 //! the supervisor's `errno`. Its stack belongs to [`Supervised`], whose drop kills and reaps the
 //! init before freeing it.
 
