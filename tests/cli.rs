@@ -3,7 +3,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use sandlock_tests::{Scratch, run, sandlock, skip_unless, system_read_args, text};
+use sandlock_tests::{Scratch, run, run_system, sandlock, skip_unless, text};
 
 #[test]
 fn echo_with_the_default_profile() {
@@ -56,9 +56,11 @@ fn setsid_grandchild_outlives_its_parent_without_sandlock(script: &str, marker: 
         .args(["-c", script])
         .spawn()
         .unwrap();
+    // The grandchild's own command line is `sh -c <marker>`; the parent's merely contains it.
+    let grandchild = format!("sh -c {marker}");
     let mut seen = false;
-    for _ in 0..200 {
-        if process_with_marker(marker) {
+    for _ in 0..500 {
+        if process_with_marker(&grandchild) {
             seen = true;
             break;
         }
@@ -67,7 +69,10 @@ fn setsid_grandchild_outlives_its_parent_without_sandlock(script: &str, marker: 
     assert!(seen, "the grandchild started");
     bare.kill().unwrap();
     bare.wait().unwrap();
-    assert!(process_with_marker(marker), "without sandlock it survives");
+    assert!(
+        process_with_marker(&grandchild),
+        "without sandlock it survives"
+    );
     let _ = std::process::Command::new("pkill")
         .args(["-f", marker])
         .status();
@@ -140,41 +145,15 @@ fn timeout_without_ipc_scoping_still_kills_a_setsid_grandchild() {
 
 #[test]
 fn timeout_is_124_and_kills_a_setsid_grandchild() {
-    // A unique sleep length marks the grandchild so we can look for it afterwards.
-    let marker = format!("{}.{}", 3000 + std::process::id() % 1000, 7);
-    let script = format!("setsid sh -c 'sleep {marker}' & sleep 60");
-    // Without sandlock the setsid grandchild outlives its parent's death: that is the attack.
-    let mut bare = std::process::Command::new("sh")
-        .args(["-c", &script])
-        .spawn()
-        .unwrap();
-    let mut seen = false;
-    for _ in 0..200 {
-        if process_with_marker(&format!("sleep {marker}")) {
-            seen = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(seen, "the grandchild started");
-    bare.kill().unwrap();
-    bare.wait().unwrap();
-    assert!(
-        process_with_marker(&format!("sleep {marker}")),
-        "without sandlock it survives"
-    );
-    let _ = std::process::Command::new("pkill")
-        .args(["-f", &format!("sleep {marker}")])
-        .status();
+    let marker = format!("sleep {}.{}", 3000 + std::process::id() % 1000, 7);
+    let script = format!("setsid sh -c '{marker}' & {marker}");
+    setsid_grandchild_outlives_its_parent_without_sandlock(&script, &marker);
 
     let out = run(&["run", "-t", "1", "--", "sh", "-c", &script]);
     assert_eq!(out.status.code(), Some(124), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("timed out after 1 s"), "{stderr}");
-    assert!(
-        !process_with_marker(&format!("sleep {marker}")),
-        "the setsid grandchild is gone"
-    );
+    assert!(gone(&marker), "the setsid grandchild is gone");
 }
 
 #[test]
@@ -182,18 +161,7 @@ fn the_sandbox_waits_for_its_whole_tree() {
     let dir = Scratch::new("tree");
     let flag = dir.join("flag");
     let script = format!("setsid sh -c 'sleep 0.3; echo done > {}' &", flag.display());
-    let mut args = system_read_args();
-    args.extend([
-        "-w".into(),
-        dir.path().into(),
-        "--".into(),
-        "sh".into(),
-        "-c".into(),
-        script,
-    ]);
-    let mut full = vec!["run".to_owned()];
-    full.extend(args);
-    let out = sandlock().args(&full).output().unwrap();
+    let out = run_system(&["-w", dir.path()], &["sh", "-c", &script]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(
         std::fs::read_to_string(&flag).unwrap(),
@@ -215,10 +183,7 @@ fn reading_outside_the_granted_paths_fails() {
         .unwrap();
     assert_eq!(bare.stdout, b"top secret\n");
 
-    let mut args = vec!["run".to_owned()];
-    args.extend(system_read_args());
-    args.extend(["--".into(), "cat".into(), secret.into()]);
-    let out = sandlock().args(&args).output().unwrap();
+    let out = run_system(&[], &["cat", secret]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -233,47 +198,23 @@ fn writing_under_a_read_only_path_fails() {
     let dir = Scratch::new("ro");
     let target = dir.join("new.txt");
     let target_s = target.to_str().unwrap();
-    let mut args = vec!["run".to_owned()];
-    args.extend(system_read_args());
-    args.extend(["-r".into(), dir.path().into()]);
-    args.extend([
-        "--".into(),
-        "sh".into(),
-        "-c".into(),
-        format!("echo x > {target_s}"),
-    ]);
-    let out = sandlock().args(&args).output().unwrap();
+    let write = format!("echo x > {target_s}");
+    let out = run_system(&["-r", dir.path()], &["sh", "-c", &write]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("Permission denied"), "{stderr}");
     assert!(!target.exists());
     // The same command with -w works: the denial came from the policy, not from the file mode.
-    let mut args = vec!["run".to_owned()];
-    args.extend(system_read_args());
-    args.extend(["-w".into(), dir.path().into()]);
-    args.extend([
-        "--".into(),
-        "sh".into(),
-        "-c".into(),
-        format!("echo x > {target_s}"),
-    ]);
-    let out = sandlock().args(&args).output().unwrap();
+    let out = run_system(&["-w", dir.path()], &["sh", "-c", &write]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(target.exists());
 }
 
 #[test]
 fn devices_are_usable_under_a_minimal_policy() {
-    let mut args = vec!["run".to_owned()];
-    args.extend(system_read_args());
-    args.extend([
-        "--".into(),
-        "sh".into(),
-        "-c".into(),
-        "echo gone > /dev/null && head -c 4 /dev/urandom | wc -c && head -c 3 /dev/zero | wc -c"
-            .into(),
-    ]);
-    let out = sandlock().args(&args).output().unwrap();
+    let script =
+        "echo gone > /dev/null && head -c 4 /dev/urandom | wc -c && head -c 3 /dev/zero | wc -c";
+    let out = run_system(&[], &["sh", "-c", script]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "4\n3\n");
 }
@@ -553,18 +494,10 @@ fn help_and_version() {
 fn the_command_starts_with_default_signal_handling() {
     // sandlock itself ignores SIGPIPE (as every Rust program does) and blocks every signal
     // while it starts the child; none of that may leak into the command.
-    let mut args = vec!["run".to_owned()];
-    args.extend(system_read_args());
-    args.extend([
-        "-r".into(),
-        "/proc".into(),
-        "--".into(),
-        "grep".into(),
-        "-E".into(),
-        "^Sig(Blk|Ign)".into(),
-        "/proc/self/status".into(),
-    ]);
-    let out = sandlock().args(&args).output().unwrap();
+    let out = run_system(
+        &["-r", "/proc"],
+        &["grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),

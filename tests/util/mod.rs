@@ -43,6 +43,16 @@ pub fn system_read_args() -> Vec<String> {
         .collect()
 }
 
+/// Runs `sandlock run` with read access to the system paths only, plus `opts`, on `cmd`.
+pub fn run_system(opts: &[&str], cmd: &[&str]) -> Output {
+    let mut args = vec!["run".to_owned()];
+    args.extend(system_read_args());
+    args.extend(opts.iter().map(|s| (*s).to_owned()));
+    args.push("--".to_owned());
+    args.extend(cmd.iter().map(|s| (*s).to_owned()));
+    sandlock().args(&args).output().expect("run sandlock")
+}
+
 /// A fresh directory under the system temp dir, world-readable so tests work for any user,
 /// removed on drop.
 pub struct Scratch(pub PathBuf);

@@ -82,26 +82,25 @@ pub enum SpawnStep {
 }
 
 impl SpawnStep {
+    const ALL: [SpawnStep; 14] = [
+        SpawnStep::Fork,
+        SpawnStep::ProcessGroup,
+        SpawnStep::Terminal,
+        SpawnStep::Signals,
+        SpawnStep::ParentDeathSignal,
+        SpawnStep::Subreaper,
+        SpawnStep::Stdio,
+        SpawnStep::Chdir,
+        SpawnStep::NoNewPrivs,
+        SpawnStep::Landlock,
+        SpawnStep::Seccomp,
+        SpawnStep::SendListener,
+        SpawnStep::CloseFds,
+        SpawnStep::Exec,
+    ];
+
     pub(crate) fn from_u8(v: u8) -> Option<SpawnStep> {
-        use SpawnStep::*;
-        [
-            Fork,
-            ProcessGroup,
-            Terminal,
-            Signals,
-            ParentDeathSignal,
-            Subreaper,
-            Stdio,
-            Chdir,
-            NoNewPrivs,
-            Landlock,
-            Seccomp,
-            SendListener,
-            CloseFds,
-            Exec,
-        ]
-        .into_iter()
-        .find(|s| *s as u8 == v)
+        SpawnStep::ALL.into_iter().find(|s| *s as u8 == v)
     }
 
     /// What the step does, in words, for error messages.
@@ -531,6 +530,14 @@ mod tests {
             filter_flags: FilterFlags::empty(),
             listener_optional: false,
         }
+    }
+
+    #[test]
+    fn steps_round_trip_through_their_byte() {
+        for step in SpawnStep::ALL {
+            assert_eq!(SpawnStep::from_u8(step as u8), Some(step));
+        }
+        assert_eq!(SpawnStep::from_u8(0), None);
     }
 
     #[test]
