@@ -607,3 +607,57 @@ fn net_allow_bind_allows_exactly_its_ports() {
         text(&out)
     );
 }
+
+#[test]
+fn sigterm_to_sandlock_kills_the_tree_and_cleans_up() {
+    let marker = format!("sleep {}.{}", 3300 + std::process::id() % 1000, 4);
+    let script = format!("setsid sh -c '{marker}' & echo \"$TMPDIR\"; {marker}");
+    let mut child = sandlock()
+        .args(["run", "--", "sh", "-c", &script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut tmpdir = String::new();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    std::io::BufRead::read_line(&mut stdout, &mut tmpdir).unwrap();
+    let tmpdir = tmpdir.trim().to_owned();
+    assert!(
+        std::path::Path::new(&tmpdir).is_dir(),
+        "the private TMPDIR {tmpdir} exists"
+    );
+    assert!(
+        (0..500).any(|_| {
+            std::thread::sleep(Duration::from_millis(10));
+            process_with_marker(&format!("sh -c {marker}"))
+        }),
+        "the grandchild started"
+    );
+    let pid = child.id() as i32;
+    send_signal(pid, libc::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(128 + libc::SIGTERM),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("stopped by signal 15; the sandbox was killed")
+    );
+    assert!(gone(&marker), "the setsid grandchild is gone");
+    assert!(
+        !std::path::Path::new(&tmpdir).exists(),
+        "the private TMPDIR was removed"
+    );
+}
+
+/// `kill(pid, sig)` without unsafe: through the kill(1) command.
+fn send_signal(pid: i32, sig: i32) {
+    let status = std::process::Command::new("kill")
+        .args([format!("-{sig}"), pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}

@@ -170,6 +170,11 @@ pub const DEFAULT_DENY: &[Deny] = &[
         "reads or clears the kernel log, which leaks addresses",
     ),
     deny(
+        "openat2",
+        ENOSYS,
+        "its mode is behind a pointer no filter can read (setuid files); callers fall back to openat",
+    ),
+    deny(
         "io_uring_setup",
         ENOSYS,
         "bypasses seccomp for the calls it runs; callers fall back",
@@ -214,6 +219,12 @@ pub const DEFAULT_DENY: &[Deny] = &[
 /// | `socketpair` | family other than `AF_UNIX` | `EAFNOSUPPORT` |
 /// | `chmod`, `fchmod`, `fchmodat`, `fchmodat2` | mode has `S_ISUID` or `S_ISGID` | `EPERM` |
 /// | `mknod`, `mknodat` | a character or block device | `EPERM` |
+/// | `mknod`, `mknodat` | mode has `S_ISUID` or `S_ISGID` (a setuid regular file) | `EPERM` |
+/// | `open`, `openat` | `O_CREAT` or `O_TMPFILE` with a mode that has `S_ISUID` or `S_ISGID` | `EPERM` |
+/// | `creat` | mode has `S_ISUID` or `S_ISGID` | `EPERM` |
+///
+/// `openat2` is denied outright (`ENOSYS`): its mode sits behind a pointer that a filter cannot
+/// read, and callers fall back to `openat`.
 ///
 /// The result is an ordinary [`Filter`], so callers extend it: [`Filter::deny`] and
 /// [`Filter::notify`] replace a syscall's rules; to keep the guards above and notify the calls
@@ -311,6 +322,35 @@ pub fn default_policy(arch: Arch) -> Result<Filter, Error> {
             f.add_rule(name, rule(eperm, vec![Cond::any_bits32(mode, set_id)?])?)?;
         }
     }
+    // A file created with the set-id bits keeps them (only S_ISGID is ever stripped, in a
+    // setgid directory): guard the creating calls as well as chmod, or a root sandbox can
+    // leave a setuid-root binary of its choice behind.
+    let creates: &[(&str, Option<u8>, u8, Option<Arch>)] = &[
+        ("open", Some(1), 2, Some(Arch::X86_64)),
+        ("openat", Some(2), 3, None),
+        ("creat", None, 1, Some(Arch::X86_64)),
+    ];
+    // O_TMPFILE includes O_DIRECTORY; its own bit is the one that creates.
+    let creating = [
+        libc::O_CREAT as u32,
+        (libc::O_TMPFILE & !libc::O_DIRECTORY) as u32,
+    ];
+    for &(name, flags, mode, only) in creates {
+        if only.is_none_or(|only| only == arch) {
+            let set_id_mode = Cond::any_bits32(mode, set_id)?;
+            match flags {
+                Some(flags) => {
+                    for bit in creating {
+                        let conds = vec![Cond::any_bits32(flags, bit)?, set_id_mode];
+                        f.add_rule(name, rule(eperm, conds)?)?;
+                    }
+                }
+                None => {
+                    f.add_rule(name, rule(eperm, vec![set_id_mode])?)?;
+                }
+            }
+        }
+    }
     let mknods: &[(&str, u8, Option<Arch>)] =
         &[("mknod", 1, Some(Arch::X86_64)), ("mknodat", 2, None)];
     for &(name, mode, only) in mknods {
@@ -324,6 +364,7 @@ pub fn default_policy(arch: Arch) -> Result<Filter, Error> {
                 )?;
                 f.add_rule(name, rule(eperm, vec![cond])?)?;
             }
+            f.add_rule(name, rule(eperm, vec![Cond::any_bits32(mode, set_id)?])?)?;
         }
     }
     Ok(f)
@@ -459,6 +500,21 @@ mod tests {
             ("mknod", [0, 0o020644, 0, 0, 0, 0], Action::Errno(EPERM)),
             ("mknodat", [0, 0, 0o060600, 0, 0, 0], Action::Errno(EPERM)),
             ("mknodat", [0, 0, 0o010600, 0, 0, 0], Action::Allow),
+            ("mknod", [0, 0o104755, 0, 0, 0, 0], Action::Errno(EPERM)),
+            ("mknodat", [0, 0, 0o102755, 0, 0, 0], Action::Errno(EPERM)),
+            ("open", [0, 0o101, 0o4755, 0, 0, 0], Action::Errno(EPERM)),
+            ("open", [0, 0o101, 0o755, 0, 0, 0], Action::Allow),
+            ("open", [0, 0o1, 0o4755, 0, 0, 0], Action::Allow),
+            ("openat", [0, 0, 0o100, 0o2700, 0, 0], Action::Errno(EPERM)),
+            (
+                "openat",
+                [0, 0, 0o20200002, 0o4700, 0, 0],
+                Action::Errno(EPERM),
+            ),
+            ("openat", [0, 0, 0o100, 0o644, 0, 0], Action::Allow),
+            ("creat", [0, 0o6755, 0, 0, 0, 0], Action::Errno(EPERM)),
+            ("creat", [0, 0o755, 0, 0, 0, 0], Action::Allow),
+            ("openat2", [0; 6], Action::Errno(ENOSYS)),
         ];
         let f = default_policy(Arch::X86_64).unwrap();
         for layout in [Layout::BinarySearch, Layout::Linear] {

@@ -86,9 +86,105 @@ pub fn process_group() -> libc::pid_t {
     unsafe { libc::getpgrp() }
 }
 
+/// Termination signals delivered as readable data instead of killing the process.
+///
+/// [`SignalFd::new`] blocks the signals in the calling thread (so a single-threaded program,
+/// like the CLI, receives them nowhere else) and opens a `signalfd` for them; the fd becomes
+/// readable when one is pending. Dropping it unblocks them again.
+#[derive(Debug)]
+pub struct SignalFd {
+    fd: std::os::fd::OwnedFd,
+    old_mask: libc::sigset_t,
+}
+
+impl SignalFd {
+    /// Blocks `signals` in the calling thread and opens a close-on-exec signalfd for them.
+    ///
+    /// Calls `pthread_sigmask(SIG_BLOCK, …)` and `signalfd(-1, mask, SFD_CLOEXEC)`.
+    #[doc(alias = "signalfd")]
+    pub fn new(signals: &[i32]) -> Result<SignalFd, Errno> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: sigset_t is plain old data; the set functions write into locals.
+        let (mut set, mut old_mask): (libc::sigset_t, libc::sigset_t) =
+            unsafe { std::mem::zeroed() };
+        // SAFETY: as above; signal numbers out of range make sigaddset fail, which we report.
+        unsafe {
+            libc::sigemptyset(&mut set);
+            for &sig in signals {
+                if libc::sigaddset(&mut set, sig) != 0 {
+                    return Err(Errno::EINVAL);
+                }
+            }
+        }
+        // SAFETY: pthread_sigmask reads `set` and writes the old mask into a local.
+        let r = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old_mask) };
+        if r != 0 {
+            return Err(Errno::from_raw(r));
+        }
+        // SAFETY: signalfd reads `set`; -1 asks for a new fd.
+        let fd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC) };
+        if fd < 0 {
+            let e = Errno::last();
+            // SAFETY: restores the mask read above.
+            unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut()) };
+            return Err(e);
+        }
+        // SAFETY: signalfd returned a new fd that we now own.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+        Ok(SignalFd { fd, old_mask })
+    }
+
+    /// Reads one pending signal's number, if any is pending (the fd is blocking: call it
+    /// after `poll` says readable).
+    pub fn read(&self) -> Result<i32, Errno> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: signalfd_siginfo is plain old data.
+        let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+        let size = size_of::<libc::signalfd_siginfo>();
+        // SAFETY: read writes at most `size` bytes into `info`.
+        let n = unsafe {
+            libc::read(
+                self.fd.as_raw_fd(),
+                (&mut info as *mut libc::signalfd_siginfo).cast(),
+                size,
+            )
+        };
+        if n as usize != size {
+            return Err(if n < 0 { Errno::last() } else { Errno::EIO });
+        }
+        Ok(info.ssi_signo as i32)
+    }
+}
+
+impl std::os::fd::AsFd for SignalFd {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl Drop for SignalFd {
+    fn drop(&mut self) {
+        // SAFETY: restores the mask saved in `new`.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.old_mask, std::ptr::null_mut()) };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signalfd_receives_a_blocked_signal() {
+        // Run in a thread of our own: the mask is per thread, and the harness has others.
+        std::thread::spawn(|| {
+            let sfd = SignalFd::new(&[libc::SIGUSR2]).unwrap();
+            // SAFETY: raise sends a signal to the calling thread; it is blocked there.
+            unsafe { libc::raise(libc::SIGUSR2) };
+            assert_eq!(sfd.read(), Ok(libc::SIGUSR2));
+        })
+        .join()
+        .unwrap();
+    }
 
     #[test]
     fn sees_a_child() {

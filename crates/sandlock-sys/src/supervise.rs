@@ -121,14 +121,31 @@ impl Supervised {
         &mut self,
         timeout: Option<std::time::Duration>,
     ) -> Result<Option<WaitStatus>, Errno> {
+        match self.wait_or(timeout, None)? {
+            Waited::Ended(status) => Ok(Some(status)),
+            Waited::TimedOut | Waited::Interrupted => Ok(None),
+        }
+    }
+
+    /// Like [`wait`](Self::wait), but also returns [`Waited::Interrupted`] as soon as
+    /// `interrupt` (a signalfd, say) becomes readable.
+    pub fn wait_or(
+        &mut self,
+        timeout: Option<std::time::Duration>,
+        interrupt: Option<BorrowedFd<'_>>,
+    ) -> Result<Waited, Errno> {
         if let Some(exit) = self.exit {
-            return Ok(Some(exit));
+            return Ok(Waited::Ended(exit));
         }
         let Some(init) = &self.init else {
             return Err(Errno::ECHILD);
         };
-        if !crate::poll::wait_readable(init, timeout)? {
-            return Ok(None);
+        let mut fds = vec![init.as_fd()];
+        fds.extend(interrupt);
+        match crate::poll::wait_any(&fds, timeout)? {
+            None => return Ok(Waited::TimedOut),
+            Some(1) => return Ok(Waited::Interrupted),
+            Some(_) => {}
         }
         let init_status = init.wait(libc::WEXITED)?;
         self.init = None;
@@ -147,8 +164,20 @@ impl Supervised {
             _ => WaitStatus::Exited(-1),
         });
         self.exit = Some(exit);
-        Ok(Some(exit))
+        Ok(Waited::Ended(exit))
     }
+}
+
+/// What [`Supervised::wait_or`] saw first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Waited {
+    /// The whole tree ended; the command's status.
+    Ended(WaitStatus),
+    /// The timeout passed.
+    TimedOut,
+    /// The interrupt fd became readable.
+    Interrupted,
 }
 
 impl Drop for Supervised {

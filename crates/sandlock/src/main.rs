@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 use std::io::Write;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use sandlock::{
     Command, CompatLevel, KernelFeatures, Policy, PolicyBuilder, PortRange, Sandbox, SandboxError,
 };
+use sandlock_sys::signal::SignalFd;
 
 /// Exit code when sandlock itself failed (bad option, setup failure).
 const EXIT_SANDLOCK: u8 = 125;
@@ -325,6 +327,9 @@ fn run(args: RunArgs) -> Result<u8, Fatal> {
     };
     let mut sandbox = Sandbox::new(policy)?;
     sandbox.adopt_orphans()?;
+    // SIGINT, SIGTERM and SIGHUP to sandlock itself stop the sandbox and still clean up (the
+    // private TMPDIR); the command starts with them unblocked.
+    let stop_signals = SignalFd::new(&[libc::SIGINT, libc::SIGTERM, libc::SIGHUP])?;
     let cmd = Command::new(program)
         .args(rest.iter().cloned())
         .interactive(args.interactive);
@@ -349,7 +354,7 @@ fn run(args: RunArgs) -> Result<u8, Fatal> {
     })?;
     let enforcement = running.status().clone();
     let timeout = args.timeout.map(Duration::from_secs_f64);
-    let exit = running.wait_timeout(timeout)?;
+    let exit = running.wait_interruptible(timeout, stop_signals.as_fd())?;
     if let Some(out) = status_out.as_mut() {
         let field = |v: Option<i32>| v.map_or("null".to_owned(), |c| c.to_string());
         let line = format!(
@@ -362,6 +367,11 @@ fn run(args: RunArgs) -> Result<u8, Fatal> {
         let _ = out.write_all(line.as_bytes());
     }
     drop(tmp);
+    if exit.interrupted {
+        let sig = stop_signals.read().unwrap_or(libc::SIGTERM);
+        eprintln!("sandlock: stopped by signal {sig}; the sandbox was killed");
+        return Ok(u8::try_from(128 + sig).unwrap_or(EXIT_SANDLOCK));
+    }
     if exit.timed_out {
         eprintln!(
             "sandlock: timed out after {} s; the sandbox was killed",

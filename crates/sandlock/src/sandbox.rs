@@ -11,7 +11,7 @@ use std::time::Duration;
 use sandlock_sys::pidfd::WaitStatus;
 use sandlock_sys::signal;
 use sandlock_sys::spawn::{self as sys_spawn, CStringArray, ChildSetup};
-use sandlock_sys::supervise::{Supervised, spawn_supervised};
+use sandlock_sys::supervise::{Supervised, Waited, spawn_supervised};
 
 use crate::confine::{self, PrepareError, Prepared};
 use crate::policy::Policy;
@@ -130,6 +130,8 @@ pub struct ExitReport {
     pub signal: Option<i32>,
     /// Whether the timeout fired (the tree was then killed).
     pub timed_out: bool,
+    /// Whether the wait was interrupted (the tree was then killed).
+    pub interrupted: bool,
 }
 
 impl ExitReport {
@@ -413,17 +415,37 @@ impl Running {
     }
 
     /// Waits until the whole tree has exited, or kills it when `timeout` passes first.
-    pub fn wait_timeout(mut self, timeout: Option<Duration>) -> Result<ExitReport, SandboxError> {
+    pub fn wait_timeout(self, timeout: Option<Duration>) -> Result<ExitReport, SandboxError> {
+        self.wait_inner(timeout, None)
+    }
+
+    /// Like [`wait_timeout`](Self::wait_timeout), but kills the sandbox as soon as
+    /// `interrupt` becomes readable (for example a signalfd for SIGINT and SIGTERM, so that a
+    /// supervisor being asked to stop takes its sandbox with it and can still clean up).
+    pub fn wait_interruptible(
+        self,
+        timeout: Option<Duration>,
+        interrupt: BorrowedFd<'_>,
+    ) -> Result<ExitReport, SandboxError> {
+        self.wait_inner(timeout, Some(interrupt))
+    }
+
+    fn wait_inner(
+        mut self,
+        timeout: Option<Duration>,
+        interrupt: Option<BorrowedFd<'_>>,
+    ) -> Result<ExitReport, SandboxError> {
         let sys = |what| move |source| SandboxError::Sys { what, source };
-        let mut timed_out = false;
-        let status = match self
+        let (mut timed_out, mut interrupted) = (false, false);
+        let waited = self
             .sup
-            .wait(timeout)
-            .map_err(sys("cannot wait for the sandbox"))?
-        {
-            Some(status) => status,
-            None => {
-                timed_out = true;
+            .wait_or(timeout, interrupt)
+            .map_err(sys("cannot wait for the sandbox"))?;
+        let status = match waited {
+            Waited::Ended(status) => status,
+            other => {
+                timed_out = other == Waited::TimedOut;
+                interrupted = other == Waited::Interrupted;
                 let _ = self.sup.kill();
                 self.sup
                     .wait(None)
@@ -436,7 +458,7 @@ impl Running {
             // scoping): what was below it was adopted by us. Kill it all.
             self.kill_adopted();
         }
-        Ok(self.report(status, timed_out))
+        Ok(self.report(status, timed_out, interrupted))
     }
 
     /// Kills and reaps every descendant of the supervisor (only with `adopt_orphans`, where
@@ -455,7 +477,7 @@ impl Running {
         }
     }
 
-    fn report(&self, status: WaitStatus, timed_out: bool) -> ExitReport {
+    fn report(&self, status: WaitStatus, timed_out: bool, interrupted: bool) -> ExitReport {
         if self.interactive {
             // Take the terminal back for the supervisor's own process group.
             let _ = signal::set_foreground(std::io::stdin().as_fd(), signal::process_group());
@@ -469,6 +491,7 @@ impl Running {
             code,
             signal,
             timed_out,
+            interrupted,
         }
     }
 }
