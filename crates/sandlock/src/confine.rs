@@ -166,11 +166,21 @@ fn restrict_to_file(
     }
 }
 
-/// The seccomp program for `policy`: the default filter plus the policy's extra denials.
-fn seccomp(policy: &Policy) -> Result<(Vec<SockFilter>, SeccompStatus), PrepareError> {
+/// The seccomp program for `policy`: the default filter, the policy's extra denials, and the
+/// calls handed to the supervisor (`notify`; what the default filter denies stays denied).
+fn seccomp(
+    policy: &Policy,
+    notify: &[&str],
+) -> Result<(Vec<SockFilter>, SeccompStatus), PrepareError> {
     let mut filter: Filter = sandlock_bpf::default_policy(Arch::NATIVE)?;
     for name in &policy.deny_syscalls {
         filter.deny(name, libc::EPERM as u16)?;
+    }
+    for name in notify {
+        filter.add_rule(
+            name,
+            sandlock_bpf::Rule::always(sandlock_bpf::Action::UserNotif)?,
+        )?;
     }
     let program = filter.compile()?;
     let status = SeccompStatus {
@@ -181,7 +191,7 @@ fn seccomp(policy: &Policy) -> Result<(Vec<SockFilter>, SeccompStatus), PrepareE
 }
 
 /// Prepares everything the child enforces for `policy` on this kernel.
-pub(crate) fn prepare(policy: &Policy) -> Result<Prepared, PrepareError> {
+pub(crate) fn prepare(policy: &Policy, notify: &[&str]) -> Result<Prepared, PrepareError> {
     let features = KernelFeatures::get_without_child();
     let kernel_abi = features.effective_landlock_abi();
     let missing = missing_for(kernel_abi, policy);
@@ -212,7 +222,7 @@ pub(crate) fn prepare(policy: &Policy) -> Result<Prepared, PrepareError> {
         (_, true) => LandlockLevel::Full,
         (_, false) => LandlockLevel::Partial,
     };
-    let (filter, seccomp) = seccomp(policy)?;
+    let (filter, seccomp) = seccomp(policy, notify)?;
     let reason = if !features.user_notif.is_available() {
         Some(format!(
             "seccomp user notification: {}",

@@ -32,6 +32,7 @@ mod confine;
 mod policy;
 mod sandbox;
 mod status;
+mod supervisor;
 mod tree;
 
 pub use confine::PrepareError;
@@ -44,3 +45,4 @@ pub use sandlock_sys::features::KernelFeatures;
 pub use status::{
     EnforcementStatus, LandlockLevel, LandlockStatus, SeccompStatus, SupervisorStatus,
 };
+pub use supervisor::SuperviseError;

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sandlock_sys::pidfd::WaitStatus;
+use sandlock_sys::pidfd::{PidFd, WaitStatus};
 use sandlock_sys::signal;
 use sandlock_sys::spawn::{self as sys_spawn, CStringArray, ChildSetup};
 use sandlock_sys::supervise::{Supervised, Waited, spawn_supervised};
@@ -16,6 +16,7 @@ use sandlock_sys::supervise::{Supervised, Waited, spawn_supervised};
 use crate::confine::{self, PrepareError, Prepared};
 use crate::policy::Policy;
 use crate::status::EnforcementStatus;
+use crate::supervisor::{self, SuperviseError};
 use crate::tree;
 
 /// Where a standard stream of the command goes.
@@ -115,6 +116,9 @@ pub enum SandboxError {
         #[source]
         source: sandlock_sys::Errno,
     },
+    /// The supervisor thread could not take the sandbox.
+    #[error(transparent)]
+    Supervise(#[from] SuperviseError),
     /// Reading captured output failed.
     #[error("cannot read the command's output")]
     Io(#[from] std::io::Error),
@@ -158,11 +162,27 @@ pub struct Output {
 
 /// A prepared policy: the Landlock ruleset and the seccomp program are built once here and
 /// reused by every [`spawn`](Sandbox::spawn).
-#[derive(Debug)]
 pub struct Sandbox {
     policy: Policy,
     prepared: Prepared,
     adopt_orphans: bool,
+    /// Builds the handlers of each spawned sandbox, when the policy notifies system calls.
+    handlers: Option<HandlerSource>,
+}
+
+/// Makes one [`HandlerTable`](sandlock_notif::HandlerTable) per spawned sandbox, on the
+/// supervisor thread.
+type HandlerSource = std::sync::Arc<dyn Fn() -> sandlock_notif::HandlerTable + Send + Sync>;
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("policy", &self.policy)
+            .field("prepared", &self.prepared)
+            .field("adopt_orphans", &self.adopt_orphans)
+            .field("handlers", &self.handlers.is_some())
+            .finish()
+    }
 }
 
 impl Sandbox {
@@ -173,11 +193,23 @@ impl Sandbox {
     /// `HardRequirement` is set and the kernel lacks part of the policy, or when a rule cannot
     /// be built.
     pub fn new(policy: Policy) -> Result<Sandbox, SandboxError> {
-        let prepared = confine::prepare(&policy)?;
+        Sandbox::with_handlers(policy, &[], None)
+    }
+
+    /// Prepares `policy` with `notify` handed to the supervisor and served by the tables that
+    /// `handlers` makes (one per spawned sandbox). This is how features that decide on behalf
+    /// of the sandbox plug in.
+    pub(crate) fn with_handlers(
+        policy: Policy,
+        notify: &[&str],
+        handlers: Option<HandlerSource>,
+    ) -> Result<Sandbox, SandboxError> {
+        let prepared = confine::prepare(&policy, notify)?;
         Ok(Sandbox {
             policy,
             prepared,
             adopt_orphans: false,
+            handlers,
         })
     }
 
@@ -273,10 +305,28 @@ impl Sandbox {
             filter_flags: self.prepared.filter_flags,
             listener_optional: true,
         };
-        let spawned = spawn_supervised(&setup, self.prepared.scoped_kill)?;
+        let mut spawned = spawn_supervised(&setup, self.prepared.scoped_kill)?;
         drop(theirs);
+        let mut served = false;
+        if let (Some(source), Some(listener)) = (&self.handlers, spawned.listener.take()) {
+            // The supervisor thread keeps the listener; a pidfd of the init lets it end the
+            // sandbox when a handler asks to. Anything failing here ends the sandbox: its
+            // notified calls would otherwise wait forever.
+            let source = std::sync::Arc::clone(source);
+            let init = spawned
+                .init_pidfd()
+                .map(|p| p.as_fd().try_clone_to_owned())
+                .transpose()
+                .map_err(SandboxError::Io)?
+                .ok_or(SandboxError::Sys {
+                    what: "the sandbox's init is gone",
+                    source: sandlock_sys::Errno::ESRCH,
+                })?;
+            supervisor::register(listener, Box::new(move || source()), PidFd::from(init))?;
+            served = true;
+        }
         let mut status = self.prepared.status.clone();
-        if wants_listener && spawned.listener.is_none() {
+        if wants_listener && spawned.listener.is_none() && !served {
             status.supervisor.listener = false;
             status.supervisor.reason = Some(
                 "nested: an outer seccomp listener exists, so this sandbox's notified calls fail \
@@ -286,6 +336,7 @@ impl Sandbox {
         }
         let [_, stdout, stderr] = ours;
         Ok(Running {
+            served,
             sup: spawned,
             status,
             adopt_orphans: self.adopt_orphans,
@@ -360,6 +411,8 @@ fn resolve(program: &OsStr, env: &[(OsString, OsString)]) -> Result<PathBuf, San
 /// the supervisor dies the init kills the tree. Dropping a `Running` kills the sandbox.
 #[derive(Debug)]
 pub struct Running {
+    /// Whether the supervisor thread serves this sandbox's listener.
+    served: bool,
     sup: Supervised,
     status: EnforcementStatus,
     adopt_orphans: bool,
@@ -381,7 +434,7 @@ impl Running {
 
     /// Whether the supervisor holds this sandbox's seccomp listener.
     pub fn supervised(&self) -> bool {
-        self.sup.listener.is_some()
+        self.served || self.sup.listener.is_some()
     }
 
     /// The command's stdout pipe, when it was [`Stdio::Piped`].
@@ -493,5 +546,73 @@ impl Running {
             timed_out,
             interrupted,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use sandlock_notif::{HandlerTable, Verdict};
+    use sandlock_sys::Arch;
+
+    use super::*;
+
+    fn system_policy() -> Policy {
+        let mut b = Policy::builder();
+        for p in ["/usr", "/lib", "/lib64", "/bin", "/etc"] {
+            if std::path::Path::new(p).exists() {
+                b = b.fs_read(p);
+            }
+        }
+        b.build().unwrap()
+    }
+
+    fn nr(name: &str) -> u32 {
+        Arch::NATIVE.syscall_nr(name).unwrap()
+    }
+
+    #[test]
+    fn notified_calls_are_answered_by_the_supervisor_thread() {
+        let getppid = nr("getppid");
+        let handlers: HandlerSource =
+            Arc::new(move || HandlerTable::new().on(getppid, |_| Ok(Verdict::Return(4242))));
+        let sandbox =
+            Sandbox::with_handlers(system_policy(), &["getppid"], Some(handlers)).unwrap();
+        // Two sandboxes at once, served by the one thread.
+        let cmd = Command::new("sh").args(["-c", "echo $PPID"]);
+        let (a, b) = (
+            sandbox.run(&cmd, None).unwrap(),
+            sandbox.run(&cmd, None).unwrap(),
+        );
+        for out in [a, b] {
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "4242\n");
+            assert_eq!(out.exit.code, Some(0));
+        }
+    }
+
+    #[test]
+    fn a_failing_handler_answers_eperm_and_kill_ends_the_sandbox() {
+        let (uname, getppid) = (nr("uname"), nr("getppid"));
+        let handlers: HandlerSource = Arc::new(move || {
+            HandlerTable::new()
+                .on(uname, |_| {
+                    Err(sandlock_notif::HandlerError::Sys(sandlock_sys::Errno::EIO))
+                })
+                .on(getppid, |_| Ok(Verdict::Kill))
+        });
+        let sandbox =
+            Sandbox::with_handlers(system_policy(), &["uname", "getppid"], Some(handlers)).unwrap();
+        let out = sandbox.run(&Command::new("uname"), None).unwrap();
+        assert_eq!(out.exit.code, Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("Operation not permitted"));
+        // $PPID makes sh call getppid first thing: the handler asks for a kill.
+        let cmd = Command::new("sh").args(["-c", "echo $PPID; sleep 30"]);
+        let out = sandbox.run(&cmd, Some(Duration::from_secs(20))).unwrap();
+        assert!(
+            !out.exit.timed_out,
+            "killed by the handler's request, not by the timeout"
+        );
+        assert_eq!(out.exit.signal, Some(libc::SIGKILL));
     }
 }
