@@ -5,6 +5,7 @@
 //!   user), and `cargo doc` with warnings denied.
 //! - `cargo xtask bench`: the benchmarks (see `bench.rs`).
 //! - `cargo xtask dist`: the static release binary (see `dist.rs`).
+//! - `cargo xtask kernel-matrix`: the tests under several kernels (see `kernel_matrix.rs`).
 #![forbid(unsafe_code)]
 
 use std::env;
@@ -12,6 +13,7 @@ use std::process::{Command, ExitCode};
 
 mod bench;
 mod dist;
+mod kernel_matrix;
 mod unprivileged;
 
 const USAGE: &str = "\
@@ -21,6 +23,7 @@ tasks:
   ci      fmt --check, clippy -D warnings, tests, doc (what .ci/run runs)
   bench   benchmarks: startup, library spawn, notification round trip (bench --help)
   dist    the static release binary: target/dist/sandlock
+  kernel-matrix  the tests under several kernels in qemu (kernel-matrix --help)
 ";
 
 fn main() -> ExitCode {
@@ -29,6 +32,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("bench") => bench::run(&args[1..]),
         Some("dist") => dist::run(&args[1..]),
+        Some("kernel-matrix") => kernel_matrix::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
