@@ -67,6 +67,8 @@ pub enum SpawnStep {
     Stdio,
     /// `chdir` to the working directory.
     Chdir,
+    /// Resource limits, persona, transparent huge pages and CPU affinity.
+    Limits,
     /// `prctl(PR_SET_NO_NEW_PRIVS)`.
     NoNewPrivs,
     /// `landlock_restrict_self`.
@@ -82,7 +84,7 @@ pub enum SpawnStep {
 }
 
 impl SpawnStep {
-    const ALL: [SpawnStep; 14] = [
+    const ALL: [SpawnStep; 15] = [
         SpawnStep::Fork,
         SpawnStep::ProcessGroup,
         SpawnStep::Terminal,
@@ -91,6 +93,7 @@ impl SpawnStep {
         SpawnStep::Subreaper,
         SpawnStep::Stdio,
         SpawnStep::Chdir,
+        SpawnStep::Limits,
         SpawnStep::NoNewPrivs,
         SpawnStep::Landlock,
         SpawnStep::Seccomp,
@@ -114,6 +117,7 @@ impl SpawnStep {
             SpawnStep::Subreaper => "become a child subreaper",
             SpawnStep::Stdio => "set up stdin, stdout and stderr",
             SpawnStep::Chdir => "change to the working directory",
+            SpawnStep::Limits => "apply the resource limits",
             SpawnStep::NoNewPrivs => "set no_new_privs",
             SpawnStep::Landlock => "enforce the Landlock ruleset",
             SpawnStep::Seccomp => "install the seccomp filter",
@@ -170,6 +174,15 @@ pub struct ChildSetup<'a> {
     /// Flags for the filter. With [`FilterFlags::NEW_LISTENER`] the listener is sent to the
     /// parent.
     pub filter_flags: FilterFlags,
+    /// Resource limits to set, soft and hard alike: `(RLIMIT_*, value)`.
+    pub rlimits: &'a [(libc::__rlimit_resource_t, u64)],
+    /// Persona flags to add to the current persona (such as `ADDR_NO_RANDOMIZE`).
+    pub personality_add: u32,
+    /// Disable transparent huge pages for the command and its descendants
+    /// (`PR_SET_THP_DISABLE`, kept across fork and exec).
+    pub thp_disable: bool,
+    /// CPUs the command may run on (inherited by its descendants).
+    pub cpu_affinity: Option<&'a [usize]>,
     /// When the kernel refuses a second listener in the filter chain (`EBUSY`, as when
     /// sandlock runs inside another supervised sandbox), install the filter without one:
     /// notified calls then fail with `ENOSYS` rather than run unchecked.
@@ -424,6 +437,26 @@ fn child_main(setup: &ChildSetup<'_>, sock: BorrowedFd<'_>, parent_pid: libc::pi
             check(unsafe { libc::chdir(cwd.as_ptr()) }),
         );
     }
+    if setup.personality_add != 0 {
+        // personality(0xffffffff) only reads the current persona. Both calls happen before the
+        // filter, which allows nothing but the query and PER_LINUX.
+        // SAFETY: personality takes an integer.
+        let current = unsafe { libc::personality(0xffff_ffff) };
+        // SAFETY: as above.
+        let r =
+            unsafe { libc::personality((current as u32 | setup.personality_add) as libc::c_ulong) };
+        run(SpawnStep::Limits, check(r));
+    }
+    if setup.thp_disable {
+        // SAFETY: PR_SET_THP_DISABLE takes integers.
+        run(
+            SpawnStep::Limits,
+            check(unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) }),
+        );
+    }
+    if let Some(cpus) = setup.cpu_affinity {
+        run(SpawnStep::Limits, crate::sched::set_affinity(cpus));
+    }
     run(SpawnStep::NoNewPrivs, crate::process::set_no_new_privs());
     if let Some(ruleset) = setup.landlock_ruleset {
         // SAFETY: landlock_restrict_self takes an fd and flags.
@@ -470,6 +503,19 @@ fn child_main(setup: &ChildSetup<'_>, sock: BorrowedFd<'_>, parent_pid: libc::pi
         closed = close_each_fd(s);
     }
     run(SpawnStep::CloseFds, closed);
+    // Last, once only the command's own fds are left: a low RLIMIT_NOFILE must not stop the
+    // set-up itself (the listener needs an fd of its own).
+    for &(resource, value) in setup.rlimits {
+        let limit = libc::rlimit {
+            rlim_cur: value,
+            rlim_max: value,
+        };
+        // SAFETY: setrlimit reads one local rlimit.
+        run(
+            SpawnStep::Limits,
+            check(unsafe { libc::setrlimit(resource, &limit) }),
+        );
+    }
     // The signal mask survives exec: unblock everything for the command.
     // SAFETY: sigprocmask reads a local, initialised empty set.
     let unblocked = unsafe {
@@ -528,6 +574,10 @@ mod tests {
             landlock_ruleset: None,
             filter: None,
             filter_flags: FilterFlags::empty(),
+            rlimits: &[],
+            personality_add: 0,
+            thp_disable: false,
+            cpu_affinity: None,
             listener_optional: false,
         }
     }

@@ -28,6 +28,10 @@ fn setup<'a>(argv: &'a CStringArray, envp: &'a CStringArray) -> ChildSetup<'a> {
         landlock_ruleset: None,
         filter: None,
         filter_flags: FilterFlags::empty(),
+        rlimits: &[],
+        personality_add: 0,
+        thp_disable: false,
+        cpu_affinity: None,
         listener_optional: false,
     }
 }

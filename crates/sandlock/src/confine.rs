@@ -176,6 +176,10 @@ fn seccomp(
     for name in &policy.deny_syscalls {
         filter.deny(name, libc::EPERM as u16)?;
     }
+    if policy.limits.cpu_cores.is_some() {
+        // The CPU set is fixed before exec; the sandbox may not widen it.
+        filter.deny("sched_setaffinity", libc::EPERM as u16)?;
+    }
     for name in notify {
         filter.add_rule(
             name,

@@ -37,8 +37,8 @@ mod tree;
 
 pub use confine::PrepareError;
 pub use policy::{
-    CLEAN_ENV_KEEP, CompatLevel, DEVICES_READ, DEVICES_READ_WRITE, Policy, PolicyBuilder,
-    PolicyError, PortRange,
+    CLEAN_ENV_KEEP, CompatLevel, DEVICES_READ, DEVICES_READ_WRITE, Limits, Policy, PolicyBuilder,
+    PolicyError, PortRange, parse_cpu_list,
 };
 pub use sandbox::{Command, ExitReport, Output, Running, Sandbox, SandboxError, Stdio};
 pub use sandlock_sys::features::KernelFeatures;

@@ -85,6 +85,22 @@ struct RunArgs {
     /// Deny one more syscall (with EPERM). Repeatable.
     #[arg(long = "deny-syscall", value_name = "NAME")]
     deny_syscall: Vec<String>,
+    /// Cap each process's open files (RLIMIT_NOFILE, soft and hard).
+    #[arg(long, value_name = "N")]
+    max_open_files: Option<u64>,
+    /// No core dumps, not even to a core_pattern pipe helper.
+    #[arg(long)]
+    no_coredump: bool,
+    /// Turn address-space layout randomisation off (ADDR_NO_RANDOMIZE).
+    #[arg(long)]
+    no_randomize_memory: bool,
+    /// Turn transparent huge pages off.
+    #[arg(long)]
+    no_huge_pages: bool,
+    /// Run only on these CPUs, e.g. 0 or 0-1,3; the sandbox cannot widen the set
+    /// (sched_setaffinity is denied).
+    #[arg(long, value_name = "LIST")]
+    cpu_cores: Option<String>,
     /// Kill the whole sandbox after SECS seconds (exit status 124).
     #[arg(short = 't', long, value_name = "SECS")]
     timeout: Option<f64>,
@@ -229,6 +245,16 @@ fn build_policy(args: &RunArgs, tmp: Option<&Path>) -> Result<Policy, Fatal> {
     for name in &args.deny_syscall {
         b = b.deny_syscall(name);
     }
+    if let Some(n) = args.max_open_files {
+        b = b.max_open_files(n);
+    }
+    if let Some(list) = &args.cpu_cores {
+        b = b.cpu_cores(sandlock::parse_cpu_list(list)?);
+    }
+    b = b
+        .no_coredump(args.no_coredump)
+        .no_randomize_memory(args.no_randomize_memory)
+        .no_huge_pages(args.no_huge_pages);
     if args.landlock_require {
         b = b.compat(CompatLevel::HardRequirement);
     }
@@ -279,6 +305,22 @@ fn print_policy(p: &Policy) {
     if let Some(cwd) = p.cwd() {
         println!("cwd:      {}", cwd.display());
     }
+    let l = p.limits();
+    if let Some(n) = l.max_open_files {
+        println!("max open files: {n}");
+    }
+    if let Some(cpus) = &l.cpu_cores {
+        println!("cpu cores: {cpus:?}");
+    }
+    for (on, what) in [
+        (l.no_coredump, "no core dumps"),
+        (l.no_randomize_memory, "no address-space randomisation"),
+        (l.no_huge_pages, "no transparent huge pages"),
+    ] {
+        if on {
+            println!("{what}");
+        }
+    }
     if !p.deny_syscalls().is_empty() {
         println!("extra denied syscalls: {}", p.deny_syscalls().join(" "));
     }
@@ -325,6 +367,7 @@ fn run(args: RunArgs) -> Result<u8, Fatal> {
         ),
         None => None,
     };
+    let limits = policy.limits().clone();
     let mut sandbox = Sandbox::new(policy)?;
     sandbox.adopt_orphans()?;
     // SIGINT, SIGTERM and SIGHUP to sandlock itself stop the sandbox and still clean up (the
@@ -357,11 +400,24 @@ fn run(args: RunArgs) -> Result<u8, Fatal> {
     let exit = running.wait_interruptible(timeout, stop_signals.as_fd())?;
     if let Some(out) = status_out.as_mut() {
         let field = |v: Option<i32>| v.map_or("null".to_owned(), |c| c.to_string());
+        let l = &limits;
+        let max_open = l
+            .max_open_files
+            .map_or("null".to_owned(), |n| n.to_string());
+        let cpus = l.cpu_cores.as_ref().map_or("null".to_owned(), |c| {
+            format!(
+                "[{}]",
+                c.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
+            )
+        });
         let line = format!(
-            "{{\"exit_code\":{},\"signal\":{},\"timed_out\":{},\"enforcement\":{}}}\n",
+            "{{\"exit_code\":{},\"signal\":{},\"timed_out\":{},\"limits\":{{\"max_open_files\":{max_open},\"no_coredump\":{},\"no_randomize_memory\":{},\"no_huge_pages\":{},\"cpu_cores\":{cpus}}},\"enforcement\":{}}}\n",
             field(exit.code),
             field(exit.signal),
             exit.timed_out,
+            l.no_coredump,
+            l.no_randomize_memory,
+            l.no_huge_pages,
             enforcement.to_json()
         );
         let _ = out.write_all(line.as_bytes());

@@ -52,6 +52,27 @@ impl PortRange {
     }
 }
 
+/// Parses a CPU list such as `0`, `0,2` or `0-3,6`.
+pub fn parse_cpu_list(spec: &str) -> Result<Vec<usize>, PolicyError> {
+    let bad = || PolicyError::BadCpus(spec.to_owned());
+    let mut cpus = Vec::new();
+    for part in spec.split(',') {
+        let (a, b) = part
+            .trim()
+            .split_once('-')
+            .unwrap_or((part.trim(), part.trim()));
+        let first: usize = a.parse().map_err(|_| bad())?;
+        let last: usize = b.parse().map_err(|_| bad())?;
+        if first > last || last >= sandlock_sys::sched::MAX_CPUS {
+            return Err(bad());
+        }
+        cpus.extend(first..=last);
+    }
+    cpus.sort_unstable();
+    cpus.dedup();
+    Ok(cpus)
+}
+
 /// An invalid policy.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -84,6 +105,12 @@ pub enum PolicyError {
     /// The working directory does not exist or is not a directory.
     #[error("working directory {} is not a directory", .0.display())]
     BadCwd(PathBuf),
+    /// An empty or out-of-range CPU list.
+    #[error("invalid CPU list {0}")]
+    BadCpus(String),
+    /// A limit out of range.
+    #[error("{0}")]
+    BadLimit(String),
     /// An environment entry with `=` or NUL in its name, or NUL in its value.
     #[error("invalid environment entry `{0}`")]
     BadEnv(String),
@@ -103,6 +130,23 @@ pub struct Policy {
     pub(crate) deny_syscalls: Vec<String>,
     pub(crate) compat: CompatLevel,
     pub(crate) allow_degraded: bool,
+    pub(crate) limits: Limits,
+}
+
+/// Per-process limits that the kernel enforces by itself once they are set before exec.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// `RLIMIT_NOFILE`, soft and hard: the highest fd number plus one.
+    pub max_open_files: Option<u64>,
+    /// No core dumps at all (see [`PolicyBuilder::no_coredump`]).
+    pub no_coredump: bool,
+    /// `ADDR_NO_RANDOMIZE` added to the persona: no address-space layout randomisation.
+    pub no_randomize_memory: bool,
+    /// Transparent huge pages disabled.
+    pub no_huge_pages: bool,
+    /// The CPUs the sandbox may run on; it cannot widen the set.
+    pub cpu_cores: Option<Vec<usize>>,
 }
 
 /// Devices every sandbox may read and write: programs expect them, and a read-only `/dev/null`
@@ -130,6 +174,7 @@ impl Policy {
                 deny_syscalls: Vec::new(),
                 compat: CompatLevel::BestEffort,
                 allow_degraded: false,
+                limits: Limits::default(),
             },
         }
     }
@@ -177,6 +222,11 @@ impl Policy {
     /// Whether a run without Landlock is accepted.
     pub fn allow_degraded(&self) -> bool {
         self.allow_degraded
+    }
+
+    /// The per-process limits.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// The environment the command gets, given the supervisor's own.
@@ -276,6 +326,41 @@ impl PolicyBuilder {
         self
     }
 
+    /// Caps the number of open files of each process (`RLIMIT_NOFILE`, soft and hard, so the
+    /// sandbox cannot raise it).
+    pub fn max_open_files(mut self, n: u64) -> Self {
+        self.policy.limits.max_open_files = Some(n);
+        self
+    }
+
+    /// No core dumps: `RLIMIT_CORE` is set to 1 byte, soft and hard. A core file needs at
+    /// least a page, so none is written; and 1 (unlike 0) also stops the kernel from piping the
+    /// core to a `core_pattern` helper such as systemd-coredump.
+    pub fn no_coredump(mut self, on: bool) -> Self {
+        self.policy.limits.no_coredump = on;
+        self
+    }
+
+    /// Turns address-space layout randomisation off (`ADDR_NO_RANDOMIZE`), keeping the other
+    /// persona flags. The filter forbids changing the persona afterwards.
+    pub fn no_randomize_memory(mut self, on: bool) -> Self {
+        self.policy.limits.no_randomize_memory = on;
+        self
+    }
+
+    /// Turns transparent huge pages off (`PR_SET_THP_DISABLE`, inherited by every descendant).
+    pub fn no_huge_pages(mut self, on: bool) -> Self {
+        self.policy.limits.no_huge_pages = on;
+        self
+    }
+
+    /// Restricts the sandbox to these CPUs. `sched_setaffinity` is then denied (`EPERM`), so it
+    /// cannot widen the set.
+    pub fn cpu_cores(mut self, cpus: Vec<usize>) -> Self {
+        self.policy.limits.cpu_cores = Some(cpus);
+        self
+    }
+
     /// Validates the policy: every path exists, every syscall name is known, the environment
     /// is well-formed.
     pub fn build(self) -> Result<Policy, PolicyError> {
@@ -309,6 +394,16 @@ impl PolicyBuilder {
             && !cwd.is_dir()
         {
             return Err(PolicyError::BadCwd(cwd.clone()));
+        }
+        if let Some(cpus) = &p.limits.cpu_cores
+            && (cpus.is_empty() || cpus.iter().any(|&c| c >= sandlock_sys::sched::MAX_CPUS))
+        {
+            return Err(PolicyError::BadCpus(format!("{cpus:?}")));
+        }
+        if p.limits.max_open_files == Some(0) {
+            return Err(PolicyError::BadLimit(
+                "--max-open-files must be at least 1".to_owned(),
+            ));
         }
         use std::os::unix::ffi::OsStrExt;
         for (k, v) in &p.env {
@@ -344,6 +439,15 @@ mod tests {
         assert_eq!(r[1].ports().collect::<Vec<_>>(), [9000, 9001, 9002]);
         for bad in ["", "x", "5-3", "70000", "1,"] {
             assert!(PortRange::parse_list(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list("0").unwrap(), [0]);
+        assert_eq!(parse_cpu_list("3,0-1,1").unwrap(), [0, 1, 3]);
+        for bad in ["", "x", "2-1", "0,", "5000"] {
+            assert!(parse_cpu_list(bad).is_err(), "{bad}");
         }
     }
 

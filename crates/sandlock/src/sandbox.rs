@@ -289,6 +289,20 @@ impl Sandbox {
             // for touching it from the background meanwhile.
             signal::ignore_job_control_signals(true);
         }
+        let limits = self.policy.limits();
+        let mut rlimits = Vec::new();
+        if let Some(n) = limits.max_open_files {
+            rlimits.push((libc::RLIMIT_NOFILE, n));
+        }
+        if limits.no_coredump {
+            // 1 byte, not 0: see PolicyBuilder::no_coredump.
+            rlimits.push((libc::RLIMIT_CORE, 1));
+        }
+        let personality_add = if limits.no_randomize_memory {
+            libc::ADDR_NO_RANDOMIZE as u32
+        } else {
+            0
+        };
         let wants_listener = self.prepared.status.supervisor.listener;
         let setup = ChildSetup {
             path: &path,
@@ -303,6 +317,10 @@ impl Sandbox {
             landlock_ruleset: self.prepared.ruleset.as_ref().map(|f| f.as_fd()),
             filter: Some(&self.prepared.filter),
             filter_flags: self.prepared.filter_flags,
+            rlimits: &rlimits,
+            personality_add,
+            thp_disable: limits.no_huge_pages,
+            cpu_affinity: limits.cpu_cores.as_deref(),
             listener_optional: true,
         };
         let mut spawned = spawn_supervised(&setup, self.prepared.scoped_kill)?;
