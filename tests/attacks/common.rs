@@ -1,0 +1,148 @@
+//! Shared by the attack files: running a python3 attack program bare and under sandlock, and
+//! the health check every attack ends with.
+//!
+//! The attack programs are python3 with ctypes (the tests cannot use `unsafe`). Each prints
+//! one line per attempt, `LABEL: RESULT`, where RESULT is `ok` (the call did what the attacker
+//! wanted) or the symbolic errno (`EPERM`). Tests compare whole lines, so a different errno
+//! (the kernel's own answer instead of the filter's, say) fails them with both outputs shown.
+
+// Each attack file uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::process::{Command, Output};
+
+use sandlock_tests::{run, sandlock, system_read_args, text};
+
+/// The interpreter of the attack programs. sandlock's default profile grants /usr.
+pub(crate) const PY: &str = "/usr/bin/python3";
+
+/// Prepended to every attack program: raw syscalls through libc's `syscall(2)`, and `say`,
+/// which prints one result line.
+pub(crate) const PRELUDE: &str = r#"
+import ctypes, errno, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+
+def sc(nr, *args):
+    """A raw syscall; returns (result, errno). Integers and ctypes objects as arguments."""
+    conv = [ctypes.c_long(a) if isinstance(a, int) else a for a in args]
+    ctypes.set_errno(0)
+    r = libc.syscall(ctypes.c_long(nr), *conv)
+    return r, (ctypes.get_errno() if r == -1 else 0)
+
+def name(e):
+    return "ok" if e == 0 else errno.errorcode.get(e, str(e))
+
+def say(label, e):
+    """Prints `label: ok` or `label: ERRNO`."""
+    print(label + ": " + name(e))
+    sys.stdout.flush()
+
+def attempt(label, fn):
+    """Runs fn(); prints `label: ok` and returns its result, or prints the OSError's errno."""
+    try:
+        r = fn()
+    except OSError as e:
+        say(label, e.errno)
+        return None
+    say(label, 0)
+    return r
+
+def in_child(fn):
+    """Runs fn() in a forked child, so that a call that changes the process (unshare,
+    personality) does not affect the next one; fn prints its own line."""
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            fn()
+        finally:
+            sys.stdout.flush()
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+def addr(buf):
+    return ctypes.addressof(buf)
+
+def ppid_of(pid):
+    """The parent of pid, from /proc (under sandlock: the supervisor is the init's parent)."""
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("PPid:"):
+            return int(line.split()[1])
+
+def comm(pid):
+    return open("/proc/%d/comm" % pid).read().strip()
+"#;
+
+/// No policy arguments: `sandlock run`'s default profile.
+pub(crate) const DEFAULT_PROFILE: &[&str] = &[];
+
+/// The full attack program: the prelude and `body`.
+pub(crate) fn program(body: &str) -> String {
+    format!("{PRELUDE}\n{body}")
+}
+
+/// The attack program run bare (no sandbox), with the test's own credentials.
+pub(crate) fn bare_command(body: &str) -> Command {
+    let mut c = Command::new(PY);
+    c.args(["-c", &program(body)]);
+    c
+}
+
+/// Runs the attack program bare.
+pub(crate) fn bare(body: &str) -> Output {
+    bare_command(body).output().expect("run python3")
+}
+
+/// `sandlock run ARGS… -- python3 -c PROGRAM`.
+pub(crate) fn sandboxed_command<S: AsRef<str>>(args: &[S], body: &str) -> Command {
+    let mut c = sandlock();
+    c.arg("run")
+        .args(args.iter().map(AsRef::as_ref))
+        .args(["--", PY, "-c", &program(body)]);
+    c
+}
+
+/// Runs the attack program under `sandlock run ARGS…`.
+pub(crate) fn sandboxed<S: AsRef<str>>(args: &[S], body: &str) -> Output {
+    sandboxed_command(args, body)
+        .output()
+        .expect("run sandlock")
+}
+
+/// The read-only system paths and /proc: an explicit policy (no default profile, so no
+/// writable TMPDIR) for attacks that need to look at /proc.
+pub(crate) fn proc_policy() -> Vec<String> {
+    let mut args = system_read_args();
+    args.extend(["-r".to_owned(), "/proc".to_owned()]);
+    args
+}
+
+/// Runs the attack program under the [`proc_policy`] plus `extra` arguments.
+pub(crate) fn sandboxed_with_proc(extra: &[&str], body: &str) -> Output {
+    let mut args = proc_policy();
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    sandboxed(&args, body)
+}
+
+/// stdout as text.
+pub(crate) fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Asserts the program exited with `code` and printed exactly `lines` (one per attempt).
+pub(crate) fn expect(out: &Output, code: i32, lines: &[&str]) {
+    let want: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    assert_eq!(stdout(out), want, "{}", text(out));
+    assert_eq!(out.status.code(), Some(code), "{}", text(out));
+}
+
+/// The sandbox is still healthy after an attack: the next sandbox starts and its exit code
+/// comes back. (The attacked sandlock's own exit code, checked by each test, shows that its
+/// supervisor ended normally.)
+pub(crate) fn assert_healthy() {
+    let out = run(&["run", "--", "true"]);
+    assert_eq!(out.status.code(), Some(0), "next sandbox: {}", text(&out));
+    let out = run(&["run", "-e", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3), "next sandbox: {}", text(&out));
+}
