@@ -94,10 +94,70 @@ pub(crate) fn bare(body: &str) -> Output {
     bare_command(body).output().expect("run python3")
 }
 
-/// `sandlock run ARGS… -- python3 -c PROGRAM`.
+/// The Landlock ABI sandlock can use here (0: none, or turned off by
+/// `SANDLOCK_FAKE_FEATURES`).
+pub(crate) fn landlock_abi() -> u32 {
+    sandlock::KernelFeatures::get().effective_landlock_abi()
+}
+
+/// Skips the calling test (returns `true`) unless Landlock is there at all: without it sandlock
+/// refuses to run, and these attacks are Landlock's to stop.
+pub(crate) fn skip_without_landlock() -> bool {
+    sandlock_tests::skip_unless(landlock_abi() >= 1, "Landlock")
+}
+
+/// `--allow-degraded` where the kernel has no Landlock, so that attacks the seccomp filter
+/// stops still run there; nothing where it has.
+pub(crate) fn degraded() -> &'static [&'static str] {
+    if landlock_abi() == 0 {
+        &["--allow-degraded"]
+    } else {
+        &[]
+    }
+}
+
+/// Yama's `kernel.yama.ptrace_scope` (0 without Yama).
+fn yama_scope() -> i64 {
+    sysctl("kernel.yama.ptrace_scope").unwrap_or(0)
+}
+
+/// Whether this user may ptrace (attach to, or read and write the memory of) its own child
+/// bare: Yama 0 or 1, or 2 with CAP_SYS_PTRACE.
+pub(crate) fn may_trace_child() -> bool {
+    match yama_scope() {
+        0 | 1 => true,
+        2 => sandlock_tests::is_root(),
+        _ => false,
+    }
+}
+
+/// Whether this user may ptrace a process of its own that is not its descendant bare: Yama 0,
+/// or 1 and 2 with CAP_SYS_PTRACE.
+pub(crate) fn may_trace_sibling() -> bool {
+    match yama_scope() {
+        0 => true,
+        1 | 2 => sandlock_tests::is_root(),
+        _ => false,
+    }
+}
+
+/// Whether PTRACE_TRACEME works bare (all but Yama 3).
+pub(crate) fn may_traceme() -> bool {
+    yama_scope() < 3
+}
+
+/// A sysctl's value (`kernel.perf_event_paranoid`), or `None` when the kernel lacks it.
+pub(crate) fn sysctl(name: &str) -> Option<i64> {
+    let path = format!("/proc/sys/{}", name.replace('.', "/"));
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// `sandlock run ARGS… -- python3 -c PROGRAM` (with `--allow-degraded` on a kernel without
+/// Landlock).
 pub(crate) fn sandboxed_command<S: AsRef<str>>(args: &[S], body: &str) -> Command {
     let mut c = sandlock();
     c.arg("run")
+        .args(degraded())
         .args(args.iter().map(AsRef::as_ref))
         .args(["--", PY, "-c", &program(body)]);
     c
@@ -137,12 +197,20 @@ pub(crate) fn expect(out: &Output, code: i32, lines: &[&str]) {
     assert_eq!(out.status.code(), Some(code), "{}", text(out));
 }
 
+/// Runs `sandlock run ARGS…` (with `--allow-degraded` on a kernel without Landlock).
+pub(crate) fn run_sandboxed(args: &[&str]) -> Output {
+    let mut all = vec!["run"];
+    all.extend_from_slice(degraded());
+    all.extend_from_slice(args);
+    run(&all)
+}
+
 /// The sandbox is still healthy after an attack: the next sandbox starts and its exit code
 /// comes back. (The attacked sandlock's own exit code, checked by each test, shows that its
 /// supervisor ended normally.)
 pub(crate) fn assert_healthy() {
-    let out = run(&["run", "--", "true"]);
+    let out = run_sandboxed(&["--", "true"]);
     assert_eq!(out.status.code(), Some(0), "next sandbox: {}", text(&out));
-    let out = run(&["run", "-e", "exit 3"]);
+    let out = run_sandboxed(&["-e", "exit 3"]);
     assert_eq!(out.status.code(), Some(3), "next sandbox: {}", text(&out));
 }

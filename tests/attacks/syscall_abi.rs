@@ -11,7 +11,7 @@ use sandlock_tests::{is_root, skip_unless, text};
 
 mod common;
 use common::{
-    DEFAULT_PROFILE, assert_healthy, bare, expect, sandboxed, sandboxed_with_proc, stdout,
+    DEFAULT_PROFILE, assert_healthy, bare, expect, sandboxed, sandboxed_with_proc, stdout, sysctl,
 };
 
 /// Python definitions of the syscall numbers the programs use, from libc's table for the
@@ -48,6 +48,17 @@ fn nr() -> String {
         s.push_str(&format!("{name} = {value}\n"));
     }
     s
+}
+
+/// Whether the running kernel is at least `major.minor` (from `uname -r`, read through /proc).
+fn kernel_at_least(major: u32, minor: u32) -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    let have = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    have >= (major, minor)
 }
 
 /// `nr()` and `body`, as one program.
@@ -270,7 +281,7 @@ fn syscall_abi_personality_addr_no_randomize() {
         &["personality(ADDR_NO_RANDOMIZE): EPERM"],
     );
     // The same through the usual tool: setarch -R cannot turn ASLR off inside.
-    let out = sandlock_tests::run(&["run", "--", "setarch", "-R", "true"]);
+    let out = common::run_sandboxed(&["--", "setarch", "-R", "true"]);
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("Operation not permitted"),
@@ -289,14 +300,20 @@ fn syscall_abi_io_uring_setup() {
     bare_then_sandboxed(
         false,
         body,
-        &["io_uring_setup: ok"],
+        &[match sysctl("kernel.io_uring_disabled") {
+            // 1: only root (or a configured group); 2: nobody.
+            Some(2) => "io_uring_setup: EPERM",
+            Some(1) if !is_root() => "io_uring_setup: EPERM",
+            _ => "io_uring_setup: ok",
+        }],
         &["io_uring_setup: ENOSYS"],
     );
 }
 
 /// userfaultfd stalls page faults at chosen points, a classic exploit aid. UFFD_USER_MODE_ONLY
-/// is allowed to unprivileged users even with vm.unprivileged_userfaultfd = 0, so it works bare
-/// for everyone.
+/// (Linux 5.11) is allowed to unprivileged users even with vm.unprivileged_userfaultfd = 0, so
+/// it works bare for everyone there. Older kernels reject the flag (EINVAL), after refusing
+/// unprivileged users with EPERM when that sysctl is 0.
 #[test]
 fn syscall_abi_userfaultfd() {
     let body = format!(
@@ -306,35 +323,47 @@ fn syscall_abi_userfaultfd() {
     bare_then_sandboxed(
         false,
         &body,
-        &["userfaultfd(UFFD_USER_MODE_ONLY): ok"],
+        &[if kernel_at_least(5, 11) {
+            "userfaultfd(UFFD_USER_MODE_ONLY): ok"
+        } else if !is_root() && sysctl("vm.unprivileged_userfaultfd") == Some(0) {
+            "userfaultfd(UFFD_USER_MODE_ONLY): EPERM"
+        } else {
+            "userfaultfd(UFFD_USER_MODE_ONLY): EINVAL"
+        }],
         &["userfaultfd(UFFD_USER_MODE_ONLY): EPERM"],
     );
 }
 
 /// bpf: a malformed call reaches the kernel bare (EINVAL) and the filter in the sandbox (EPERM).
-/// Creating a real map works bare for root only (unprivileged_bpf_disabled on this machine
-/// gives an unprivileged user the kernel's EPERM).
+/// Creating a real map works bare for root; with kernel.unprivileged_bpf_disabled others get
+/// the kernel's EPERM (before Linux 6.5 even for the malformed call, checked first).
 #[test]
 fn syscall_abi_bpf() {
     // BPF_MAP_CREATE of a one-entry array map: map_type 2, key and value 4 bytes.
     let body = "say('bpf(malformed)', sc(SYS_bpf, 0, 0, 0)[1])\n\
         attr = (ctypes.c_char * 16).from_buffer(bytearray(struct.pack('<4I', 2, 4, 4, 1)))\n\
         say('bpf(BPF_MAP_CREATE)', sc(SYS_bpf, 0, addr(attr), 16)[1])\n";
-    let map = if is_root() {
-        "bpf(BPF_MAP_CREATE): ok"
-    } else {
+    let unprivileged_refused = !is_root() && sysctl("kernel.unprivileged_bpf_disabled") != Some(0);
+    let map = if unprivileged_refused {
         "bpf(BPF_MAP_CREATE): EPERM"
+    } else {
+        "bpf(BPF_MAP_CREATE): ok"
+    };
+    let malformed = if unprivileged_refused && !kernel_at_least(6, 5) {
+        "bpf(malformed): EPERM"
+    } else {
+        "bpf(malformed): EINVAL"
     };
     bare_then_sandboxed(
         false,
         body,
-        &["bpf(malformed): EINVAL", map],
+        &[malformed, map],
         &["bpf(malformed): EPERM", "bpf(BPF_MAP_CREATE): EPERM"],
     );
 }
 
-/// perf_event_open: a user-space-only software counter on oneself, which perf_event_paranoid=2
-/// allows every user.
+/// perf_event_open: a user-space-only software counter on oneself, which
+/// kernel.perf_event_paranoid up to 2 allows every user (Debian's 3 allows only root).
 #[test]
 fn syscall_abi_perf_event_open() {
     // struct perf_event_attr, PERF_ATTR_SIZE_VER0 (64 bytes): type PERF_TYPE_SOFTWARE (1),
@@ -345,7 +374,13 @@ fn syscall_abi_perf_event_open() {
     bare_then_sandboxed(
         false,
         body,
-        &["perf_event_open: ok"],
+        &[
+            if !is_root() && sysctl("kernel.perf_event_paranoid").is_some_and(|p| p > 2) {
+                "perf_event_open: EACCES"
+            } else {
+                "perf_event_open: ok"
+            },
+        ],
         &["perf_event_open: EPERM"],
     );
 }
@@ -362,8 +397,8 @@ fn syscall_abi_keyctl() {
     );
 }
 
-/// ptrace of a sibling (PTRACE_ATTACH from one child to another) and PTRACE_TRACEME. This
-/// machine has no Yama, so both work bare for the same user.
+/// ptrace of a sibling (PTRACE_ATTACH from one child to another) and PTRACE_TRACEME. Without
+/// Yama (this machine) both work bare for the same user; Yama's scopes are honoured bare.
 #[test]
 fn syscall_abi_ptrace_sibling() {
     // PTRACE_TRACEME 0, PTRACE_ATTACH 16, PTRACE_DETACH 17.
@@ -383,8 +418,16 @@ fn syscall_abi_ptrace_sibling() {
         false,
         body,
         &[
-            "ptrace(PTRACE_TRACEME): ok",
-            "ptrace(PTRACE_ATTACH, sibling): ok",
+            if common::may_traceme() {
+                "ptrace(PTRACE_TRACEME): ok"
+            } else {
+                "ptrace(PTRACE_TRACEME): EPERM"
+            },
+            if common::may_trace_sibling() {
+                "ptrace(PTRACE_ATTACH, sibling): ok"
+            } else {
+                "ptrace(PTRACE_ATTACH, sibling): EPERM"
+            },
         ],
         &[
             "ptrace(PTRACE_TRACEME): EPERM",
@@ -423,7 +466,11 @@ fn syscall_abi_process_vm_writev_into_the_supervisor() {
     expect(
         &bare(&body),
         0,
-        &["process_vm_writev(child): ok", "child saw W"],
+        &if common::may_trace_child() {
+            ["process_vm_writev(child): ok", "child saw W"]
+        } else {
+            ["process_vm_writev(child): EPERM", "child saw ."]
+        },
     );
     let supervisor = "def ppid_of(pid):\n    \
             for line in open('/proc/%d/status' % pid):\n        \
