@@ -6,6 +6,7 @@
 //! - `cargo xtask bench`: the benchmarks (see `bench.rs`).
 //! - `cargo xtask dist`: the static release binary (see `dist.rs`).
 //! - `cargo xtask kernel-matrix`: the tests under several kernels (see `kernel_matrix.rs`).
+//! - `cargo xtask fuzz`: the cargo-fuzz targets in `fuzz/`, a minute each (see `fuzz.rs`).
 #![forbid(unsafe_code)]
 
 use std::env;
@@ -13,6 +14,7 @@ use std::process::{Command, ExitCode};
 
 mod bench;
 mod dist;
+mod fuzz;
 mod kernel_matrix;
 mod unprivileged;
 
@@ -24,6 +26,7 @@ tasks:
   bench   benchmarks: startup, library spawn, notification round trip (bench --help)
   dist    the static release binary: target/dist/sandlock
   kernel-matrix  the tests under several kernels in qemu (kernel-matrix --help)
+  fuzz    the cargo-fuzz targets, 60 s each; not in CI (fuzz --help)
 ";
 
 fn main() -> ExitCode {
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("dist") => dist::run(&args[1..]),
         Some("kernel-matrix") => kernel_matrix::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
