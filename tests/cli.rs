@@ -289,9 +289,10 @@ fn status_fd_reports_json() {
     let mut s = String::new();
     std::io::Read::read_to_string(&mut reader, &mut s).unwrap();
     assert!(
-        s.starts_with("{\"exit_code\":3,\"signal\":null,\"timed_out\":false,\"enforcement\":{"),
+        s.starts_with("{\"exit_code\":3,\"signal\":null,\"timed_out\":false,\"limits\":{"),
         "{s}"
     );
+    assert!(s.contains("\"enforcement\":{\"landlock\":"), "{s}");
     assert!(s.contains("\"supervisor\":{\"listener\":true}"), "{s}");
 }
 

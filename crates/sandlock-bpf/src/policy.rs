@@ -169,6 +169,19 @@ pub const DEFAULT_DENY: &[Deny] = &[
         EPERM,
         "reads or clears the kernel log, which leaks addresses",
     ),
+    deny("sethostname", EPERM, "host-wide setting"),
+    deny("setdomainname", EPERM, "host-wide setting"),
+    deny("settimeofday", EPERM, "sets the host's clock"),
+    deny(
+        "clock_settime",
+        EPERM,
+        "sets the host's clock (adjtimex and clock_adjtime only read without CAP_SYS_TIME, which is dropped)",
+    ),
+    deny(
+        "pidfd_getfd",
+        EPERM,
+        "copies another process's fds; without Landlock nothing else keeps it off the supervisor",
+    ),
     deny(
         "openat2",
         ENOSYS,

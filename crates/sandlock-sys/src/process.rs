@@ -51,6 +51,46 @@ pub fn set_dumpable(dumpable: bool) -> Result<(), Errno> {
     prctl(libc::PR_SET_DUMPABLE, libc::c_ulong::from(dumpable))
 }
 
+/// `SECBIT_*` from `<linux/securebits.h>`: root gets no capabilities from exec or from uid
+/// changes, ambient capabilities cannot be raised, and all of that is locked.
+const SECURE_NOROOT_LOCKED_ALL: libc::c_ulong = 0b1_1011_1111;
+
+/// Drops every capability for good: the bounding set, ambient, inheritable, permitted and
+/// effective sets are emptied, and the securebits make sure exec (of a setuid-root binary, or
+/// as uid 0) can never give any back.
+///
+/// A process without capabilities (any ordinary user) has nothing to drop: then it only clears
+/// the ambient set, which needs no privilege. Makes only `capget`, `capset` and `prctl` calls:
+/// async-signal-safe, no allocation.
+pub fn drop_all_capabilities() -> Result<(), Errno> {
+    // _LINUX_CAPABILITY_VERSION_3: two 32-bit words per set.
+    let mut header = [0x2008_0522u32, 0];
+    let mut data = [0u32; 6];
+    // SAFETY: capget writes two `__user_cap_data_struct`s (6 u32s) into `data`.
+    let r = unsafe { libc::syscall(libc::SYS_capget, header.as_mut_ptr(), data.as_mut_ptr()) };
+    Errno::result(r)?;
+    prctl(
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+    )?;
+    if data.iter().all(|&w| w == 0) {
+        return Ok(());
+    }
+    // The bounding set: drop every capability the kernel knows (EINVAL past the last one).
+    for cap in 0..64 {
+        match prctl(libc::PR_CAPBSET_DROP, cap) {
+            Ok(()) | Err(Errno::EPERM) => {}
+            Err(_) => break,
+        }
+    }
+    prctl(libc::PR_SET_SECUREBITS, SECURE_NOROOT_LOCKED_ALL)?;
+    let mut header = [0x2008_0522u32, 0];
+    let zero = [0u32; 6];
+    // SAFETY: capset reads two `__user_cap_data_struct`s from `zero`.
+    let r = unsafe { libc::syscall(libc::SYS_capset, header.as_mut_ptr(), zero.as_ptr()) };
+    Errno::result(r).map(drop)
+}
+
 fn prctl(option: i32, arg: libc::c_ulong) -> Result<(), Errno> {
     // SAFETY: the options used here take an integer, not a pointer.
     let ret = unsafe {

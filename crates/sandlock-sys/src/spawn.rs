@@ -69,6 +69,8 @@ pub enum SpawnStep {
     Chdir,
     /// Resource limits, persona, transparent huge pages and CPU affinity.
     Limits,
+    /// Dropping every capability.
+    Capabilities,
     /// `prctl(PR_SET_NO_NEW_PRIVS)`.
     NoNewPrivs,
     /// `landlock_restrict_self`.
@@ -84,7 +86,7 @@ pub enum SpawnStep {
 }
 
 impl SpawnStep {
-    const ALL: [SpawnStep; 15] = [
+    const ALL: [SpawnStep; 16] = [
         SpawnStep::Fork,
         SpawnStep::ProcessGroup,
         SpawnStep::Terminal,
@@ -94,6 +96,7 @@ impl SpawnStep {
         SpawnStep::Stdio,
         SpawnStep::Chdir,
         SpawnStep::Limits,
+        SpawnStep::Capabilities,
         SpawnStep::NoNewPrivs,
         SpawnStep::Landlock,
         SpawnStep::Seccomp,
@@ -118,6 +121,7 @@ impl SpawnStep {
             SpawnStep::Stdio => "set up stdin, stdout and stderr",
             SpawnStep::Chdir => "change to the working directory",
             SpawnStep::Limits => "apply the resource limits",
+            SpawnStep::Capabilities => "drop capabilities",
             SpawnStep::NoNewPrivs => "set no_new_privs",
             SpawnStep::Landlock => "enforce the Landlock ruleset",
             SpawnStep::Seccomp => "install the seccomp filter",
@@ -516,6 +520,13 @@ fn child_main(setup: &ChildSetup<'_>, sock: BorrowedFd<'_>, parent_pid: libc::pi
             check(unsafe { libc::setrlimit(resource, &limit) }),
         );
     }
+    // A root command keeps uid 0 but no capability: no CAP_SYS_ADMIN, CAP_NET_ADMIN,
+    // CAP_SYS_TIME, CAP_SYS_PTRACE, CAP_DAC_OVERRIDE… Last, because raising a hard resource
+    // limit above needs CAP_SYS_RESOURCE.
+    run(
+        SpawnStep::Capabilities,
+        crate::process::drop_all_capabilities(),
+    );
     // The signal mask survives exec: unblock everything for the command.
     // SAFETY: sigprocmask reads a local, initialised empty set.
     let unblocked = unsafe {

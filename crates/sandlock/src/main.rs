@@ -327,6 +327,9 @@ fn print_policy(p: &Policy) {
 }
 
 fn run(args: RunArgs) -> Result<u8, Fatal> {
+    // Nothing of the sandbox may read or write this process's memory or take its fds: where
+    // Landlock is missing, only this keeps the sandbox (same user) out of /proc/PID/mem.
+    sandlock_sys::process::set_dumpable(false)?;
     let default_profile = args.fs_read.is_empty() && args.fs_write.is_empty();
     let tmp = if default_profile {
         Some(PrivateTmp::create().map_err(|e| Fatal {

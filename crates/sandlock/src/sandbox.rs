@@ -238,7 +238,18 @@ impl Sandbox {
     }
 
     /// Starts `cmd` confined by the policy.
+    ///
+    /// The sandbox's init process gets `SIGTERM` (and kills the tree) when the *thread* that
+    /// called `spawn` exits: call it from a thread that outlives the sandbox. Without Landlock
+    /// (a degraded run), this also makes the calling process non-dumpable, since nothing else
+    /// would keep the sandbox out of its memory (`/proc/PID/mem`).
     pub fn spawn(&self, cmd: &Command) -> Result<Running, SandboxError> {
+        if self.prepared.ruleset.is_none() {
+            sandlock_sys::process::set_dumpable(false).map_err(|source| SandboxError::Sys {
+                what: "cannot make the supervisor non-dumpable",
+                source,
+            })?;
+        }
         let env = self.policy.environment(std::env::vars_os());
         let path = resolve(&cmd.program, &env)?;
         let cstr = |s: &OsStr| CString::new(s.as_bytes()).map_err(|_| SandboxError::Nul);
@@ -326,7 +337,9 @@ impl Sandbox {
         let mut spawned = spawn_supervised(&setup, self.prepared.scoped_kill)?;
         drop(theirs);
         let mut served = false;
-        if let (Some(source), Some(listener)) = (&self.handlers, spawned.listener.take()) {
+        if let Some(source) = &self.handlers
+            && let Some(listener) = spawned.listener.take()
+        {
             // The supervisor thread keeps the listener; a pidfd of the init lets it end the
             // sandbox when a handler asks to. Anything failing here ends the sandbox: its
             // notified calls would otherwise wait forever.
