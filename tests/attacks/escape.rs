@@ -456,9 +456,9 @@ fn escape_reach_the_seccomp_listener() {
          sup = ppid_of(init)\n\
          print('supervisor: ' + comm(sup))\n\
          for who, pid in (('init', init), ('supervisor', sup)):\n    \
-             try:\n        fds = os.listdir('/proc/%d/fd' % pid)\n    \
-             except OSError:\n        fds = []\n    \
              seen = set()\n    \
+             try:\n        fds = os.listdir('/proc/%d/fd' % pid)\n    \
+             except OSError as e:\n        fds = []\n        seen.add(name(e.errno))\n    \
              for fd in fds:\n        \
                  try:\n            os.readlink('/proc/%d/fd/%s' % (pid, fd))\n            seen.add('ok')\n        \
                  except OSError as e:\n            seen.add(name(e.errno))\n    \
@@ -491,11 +491,10 @@ fn escape_reach_the_seccomp_listener() {
 /// name, which changes nothing. Bare, root succeeds; others get the kernel's EPERM (so for them
 /// this test cannot tell the filter's answer from the kernel's).
 ///
-/// FINDING (fails as root today): the sandboxed sethostname succeeds. The default filter does
-/// not deny sethostname/setdomainname (nor settimeofday, clock_settime, clock_adjtime,
-/// adjtimex), and the sandbox is not stripped of capabilities, so a root sandbox can rename the
-/// host, set its clock, and (CAP_NET_ADMIN over NETLINK_ROUTE, which the filter allows)
-/// reconfigure its network.
+/// Found by this test, since fixed: the sandboxed sethostname succeeded, because a root
+/// sandbox kept its capabilities (so it could also set the clock, or reconfigure the network
+/// over NETLINK_ROUTE with CAP_NET_ADMIN). Now the command drops every capability, and the
+/// filter denies sethostname, setdomainname, settimeofday and clock_settime as well.
 #[test]
 fn escape_host_wide_settings_as_root() {
     let body = "import socket\n\
@@ -519,9 +518,10 @@ fn escape_host_wide_settings_as_root() {
 /// ptrace-mode access is reachable another way: /proc/PID/mem of the supervisor (the init
 /// shares its memory) and pidfd_getfd of its fds. Bare, both work on one's own child.
 ///
-/// FINDING (fails today): in the degraded sandbox both succeed, as root and as an unprivileged
-/// user: the command opens /proc/SUPERVISOR/mem for writing (so it can rewrite the
-/// supervisor's memory, its verdicts included) and copies any of the supervisor's fds.
+/// Found by this test, since fixed (the supervisor is non-dumpable and pidfd_getfd is
+/// filtered): in the degraded sandbox both succeeded, as root and as an unprivileged
+/// user: the command opened /proc/SUPERVISOR/mem for writing (so it could rewrite the
+/// supervisor's memory, its verdicts included) and copied any of the supervisor's fds.
 #[test]
 fn escape_degraded_sandbox_reaches_into_the_supervisor() {
     let nr = format!(
