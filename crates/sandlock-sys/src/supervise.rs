@@ -37,6 +37,60 @@ use crate::spawn::{ChildSetup, SpawnError, SpawnStep};
 /// Bytes of stack for the init process, and separately for the command until it execs.
 const STACK_BYTES: usize = 64 * 1024;
 
+/// A stack for a `CLONE_VM` child: fresh anonymous pages, so only the pages the child
+/// touches count towards the supervisor's memory (a heap block may be a reused one that
+/// `calloc` must clear, touching all of it).
+#[derive(Debug)]
+struct Stack {
+    base: *mut libc::c_void,
+}
+
+impl Stack {
+    fn new() -> Result<Stack, Errno> {
+        // SAFETY: an anonymous private mapping of STACK_BYTES at an address of the kernel's
+        // choosing; nothing else is affected.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                STACK_BYTES,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        Ok(Stack { base })
+    }
+
+    /// The highest address: stacks grow down.
+    fn top(&self) -> *mut libc::c_void {
+        self.base.wrapping_byte_add(STACK_BYTES)
+    }
+
+    /// Never unmaps: for a stack a process may still be running on.
+    fn leak(&mut self) {
+        self.base = std::ptr::null_mut();
+    }
+}
+
+// SAFETY: a Stack is only the address of a mapping that no Rust code reads or writes; moving
+// it to, or sharing it with, another thread cannot race.
+unsafe impl Send for Stack {}
+// SAFETY: as above.
+unsafe impl Sync for Stack {}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if !self.base.is_null() {
+            // SAFETY: `base` is our mapping of STACK_BYTES; its users are gone (see `leak`).
+            unsafe { libc::munmap(self.base, STACK_BYTES) };
+        }
+    }
+}
+
 /// Messages from the init to the supervisor: `[kind, value]` as two native-endian `i32`s.
 const INIT_STARTED: i32 = 1;
 const INIT_EXITED: i32 = 2;
@@ -64,7 +118,7 @@ pub struct Supervised {
     status: OwnedFd,
     exit: Option<WaitStatus>,
     /// The init's stack: it must outlive the init (see `Drop`).
-    stacks: Box<[u128]>,
+    init_stack: Stack,
 }
 
 /// How the command ended, as the init saw it.
@@ -182,12 +236,12 @@ pub enum Waited {
 
 impl Drop for Supervised {
     fn drop(&mut self) {
-        // The init runs on `stacks`: it must be gone before they are freed.
+        // The init runs on `init_stack`: it must be gone before the stack is freed.
         if let Some(init) = self.init.take() {
             let _ = init.send_signal(libc::SIGTERM);
             if init.wait(libc::WEXITED).is_err() {
                 // Not reapable (it is not our child any more?): never free a live stack.
-                std::mem::forget(std::mem::take(&mut self.stacks));
+                self.init_stack.leak();
             }
         }
     }
@@ -209,17 +263,19 @@ pub fn spawn_supervised(
         crate::scm::seqpacket_pair().map_err(|e| fail(SpawnStep::Fork, e))?;
     let (status_parent, status_init) =
         crate::scm::seqpacket_pair().map_err(|e| fail(SpawnStep::Fork, e))?;
-    let mut stacks = vec![0u128; 2 * STACK_BYTES / 16].into_boxed_slice();
-    let (init_stack, child_stack) = stacks.split_at_mut(STACK_BYTES / 16);
+    // The command's stack is needed only until it execs, which we wait for below: it is freed
+    // when this function returns. The init's lives as long as the init (in `Supervised`).
+    let init_stack = Stack::new().map_err(|e| fail(SpawnStep::Fork, e))?;
+    let mut child_stack = Stack::new().map_err(|e| fail(SpawnStep::Fork, e))?;
     let args = InitArgs {
         setup,
         report_sock: report_child.as_raw_fd(),
         status_sock: status_init.as_raw_fd(),
         supervisor_pid: std::process::id() as libc::pid_t,
         scoped_kill,
-        child_stack_top: child_stack.as_mut_ptr_range().end.cast(),
+        child_stack_top: child_stack.top(),
     };
-    let init_stack_top = init_stack.as_mut_ptr_range().end.cast::<libc::c_void>();
+    let init_stack_top = init_stack.top();
 
     // SAFETY: sigset_t is plain old data.
     let (mut all, mut saved): (libc::sigset_t, libc::sigset_t) = unsafe { std::mem::zeroed() };
@@ -230,7 +286,7 @@ pub fn spawn_supervised(
         libc::sigfillset(&mut all);
         libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut saved);
     }
-    // SAFETY: `init_entry` runs `init_main`, which uses only its own stack (inside `stacks`,
+    // SAFETY: `init_entry` runs `init_main`, which uses only its own stack (`init_stack`,
     // kept alive by `Supervised` until the init is reaped), raw system calls, and `args` until
     // the command has exec'd — which we wait for below, before `args` goes out of scope.
     // Without CLONE_FILES, CLONE_FS and CLONE_SIGHAND, its fds, cwd and signal dispositions
@@ -259,7 +315,7 @@ pub fn spawn_supervised(
         init: None,
         status: status_parent,
         exit: None,
-        stacks,
+        init_stack,
     };
     match init {
         Ok(p) => sup.init = Some(p),
@@ -270,6 +326,9 @@ pub fn spawn_supervised(
                 libc::kill(init_pid, libc::SIGKILL);
                 libc::waitpid(init_pid, std::ptr::null_mut(), libc::__WALL);
             }
+            // The command may still be running on its stack (it dies of its parent-death
+            // signal, but not synchronously): never free memory it may use.
+            child_stack.leak();
             return Err(fail(SpawnStep::Fork, e));
         }
     }
