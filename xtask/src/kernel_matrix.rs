@@ -110,8 +110,9 @@ const SLOW_IN_VM: &[(&str, &str)] = &[(
 )];
 
 /// Host commands the tests run, copied in so that they behave as on the host (dash, not
-/// busybox's ash: exit statuses and `sh -c` exec differ); busybox provides the rest.
-const HOST_PACKAGES: &[&str] = &["dash", "coreutils", "grep", "sed"];
+/// busybox's ash: exit statuses and `sh -c` exec differ; procps for `pkill`, which busybox
+/// lacks); busybox provides the rest.
+const HOST_PACKAGES: &[&str] = &["dash", "coreutils", "grep", "sed", "procps"];
 const HOST_COMMANDS: &[&str] = &["sh", "setarch", "setsid", "unshare"];
 
 /// Overrides `--fake-features` runs the host suite under (plus `landlock=0..host ABI`).
@@ -1034,7 +1035,14 @@ fn skip_expected(reason: &str, lacks: &str) -> bool {
                 None => abi == 0 && reason.to_ascii_lowercase().contains("landlock"),
             }
         } else if let Some(feature) = token.strip_prefix("no-") {
-            !feature.is_empty() && reason.contains(feature)
+            // Reasons name features either as `sandlock check` does (`addfd-send`) or by the
+            // kernel's constant (`SECCOMP_ADDFD_FLAG_SEND`, `WAIT_KILLABLE_RECV`).
+            let reason = reason.to_ascii_lowercase().replace('_', "-");
+            let alias = match feature {
+                "addfd-send" => "addfd-flag-send",
+                other => other,
+            };
+            !feature.is_empty() && (reason.contains(feature) || reason.contains(alias))
         } else {
             false
         }
