@@ -1175,3 +1175,127 @@ fn print_table(rows: &[Row]) -> bool {
     }
     ok
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skips_are_expected_only_when_the_declaration_covers_them() {
+        let lacks = "landlock=2,no-sync-wake-up,no-addfd-send";
+        for (reason, expected) in [
+            ("Landlock ABI 4 (TCP port rules)", true),
+            ("Landlock ABI 3 (truncate)", true),
+            ("Landlock ABI 2 (refer)", false),
+            ("Landlock", false),
+            ("SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP", true),
+            ("SECCOMP_ADDFD_FLAG_SEND", true),
+            ("wait-killable", false),
+            ("python3", false),
+        ] {
+            assert_eq!(skip_expected(reason, lacks), expected, "{reason}");
+        }
+        assert!(skip_expected("Landlock", "landlock=0"));
+        assert!(!skip_expected("Landlock ABI 1 (filesystem)", ""));
+    }
+
+    /// A harness whose child re-exec printed its own summary before the parent's.
+    const OUTPUT: &str = "\
+running 3 tests
+running 1 test
+test a ... ok
+test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 2 filtered out; finished in 0.01s
+test a ... ok
+test b ... ok
+test c ... FAILED
+
+successes:
+
+---- b stdout ----
+skipped: needs Landlock ABI 4 (TCP port rules)
+
+successes:
+    a
+    b
+
+failures:
+
+---- c stdout ----
+thread 'c' panicked at x.rs:1:1:
+boom
+
+failures:
+    c
+
+test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.1s
+";
+
+    #[test]
+    fn libtest_output_gives_counts_skips_and_failed_names() {
+        let mut r = UserResult::default();
+        add_binary(&mut r, "bin", OUTPUT, false, "landlock=2");
+        assert_eq!((r.passed, r.failed, r.skipped), (1, 1, 1));
+        assert_eq!(r.failures, ["bin::c"]);
+
+        let mut r = UserResult::default();
+        add_binary(&mut r, "bin", OUTPUT, false, "");
+        assert_eq!((r.passed, r.failed, r.skipped), (1, 2, 0));
+        assert_eq!(
+            r.failures,
+            [
+                "bin::b: unexpected skip: needs Landlock ABI 4 (TCP port rules)",
+                "bin::c"
+            ]
+        );
+
+        let mut r = UserResult::default();
+        add_binary(&mut r, "bin", "running 3 tests\n", false, "");
+        assert_eq!(r.failures, ["bin: no test summary (crashed?)"]);
+    }
+
+    #[test]
+    fn a_declaration_that_contradicts_the_probe_is_a_problem() {
+        let check = "Landlock: yes (ABI 2)\n\nseccomp and the supervisor:\n  \
+                     wait-killable: yes\n  sync-wake-up: no (not in this kernel)\n  \
+                     x32: no (not in this kernel)\n\nwhat\n  landlock: partial\n";
+        let row = parse_guest(
+            "t",
+            &format!("KM_CHECK {}", check.replace('\n', "\nKM_CHECK ")),
+            "landlock=2,no-sync-wake-up,no-x32",
+        );
+        assert!(row.problems.is_empty(), "{:?}", row.problems);
+        assert_eq!(row.landlock, "ABI 2");
+        let row = parse_guest(
+            "t",
+            &format!("KM_CHECK {}", check.replace('\n', "\nKM_CHECK ")),
+            "landlock=3,no-x32",
+        );
+        assert_eq!(row.problems.len(), 2, "{:?}", row.problems);
+    }
+
+    #[test]
+    fn cpio_entries_are_aligned_newc() {
+        let dir = std::env::temp_dir().join(format!("km-cpio-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("t.cpio");
+        let mut tree = Tree::default();
+        tree.insert(
+            Path::new("/a/b"),
+            Entry::Data {
+                bytes: b"hello".to_vec(),
+                mode: 0o644,
+            },
+        );
+        tree.insert(Path::new("/a/l"), Entry::Symlink("b".into()));
+        tree.write(&out).unwrap();
+        let bytes = std::fs::read(&out).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(bytes.len() % 4, 0);
+        let text = String::from_utf8_lossy(&bytes);
+        // ".", "a" (added as the parent), "a/b", "a/l", trailer.
+        assert_eq!(text.matches("070701").count(), 5);
+        assert!(text.contains("a/b\0"));
+        assert!(text.contains("hello"));
+        assert!(text.ends_with('\0') || text.contains("TRAILER!!!"));
+    }
+}
