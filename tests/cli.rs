@@ -662,3 +662,31 @@ fn send_signal(pid: i32, sig: i32) {
         .unwrap();
     assert!(status.success());
 }
+
+#[test]
+fn a_root_command_has_no_capabilities_and_locked_securebits() {
+    // PR_GET_SECUREBITS is 27; 0xef is NOROOT, NO_SETUID_FIXUP and NO_CAP_AMBIENT_RAISE with
+    // their locks, and KEEP_CAPS locked off. An ordinary user has no capability to drop and
+    // gets the default 0.
+    // The bounding set can only be emptied with CAP_SETPCAP, that is by root.
+    let script = "import ctypes\nprint(ctypes.CDLL(None).prctl(27, 0, 0, 0, 0))\n\
+        print([l.split()[1] for l in open('/proc/self/status') if l.startswith(('CapEff', 'CapBnd'))])";
+    let out = run_system(&["-r", "/proc"], &["/usr/bin/python3", "-c", script]);
+    let zero = "0000000000000000";
+    let expected = if sandlock_tests::is_root() {
+        format!("239\n['{zero}', '{zero}']\n")
+    } else {
+        let bnd = std::fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("CapBnd:").map(|v| v.trim().to_owned()))
+            .unwrap();
+        format!("0\n['{zero}', '{bnd}']\n")
+    };
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        expected,
+        "{}",
+        text(&out)
+    );
+}

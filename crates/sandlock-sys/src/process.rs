@@ -51,9 +51,11 @@ pub fn set_dumpable(dumpable: bool) -> Result<(), Errno> {
     prctl(libc::PR_SET_DUMPABLE, libc::c_ulong::from(dumpable))
 }
 
-/// `SECBIT_*` from `<linux/securebits.h>`: root gets no capabilities from exec or from uid
-/// changes, ambient capabilities cannot be raised, and all of that is locked.
-const SECURE_NOROOT_LOCKED_ALL: libc::c_ulong = 0b1_1011_1111;
+/// `SECBIT_*` from `<linux/securebits.h>`: `NOROOT` (root gets no capabilities from exec),
+/// `NO_SETUID_FIXUP` (nor from uid changes), `NO_CAP_AMBIENT_RAISE`, each with its lock, and
+/// `KEEP_CAPS` locked off. Bits 0-3 and 5-7; bit 8 and above are newer (6.14) and rejected by
+/// older kernels.
+const SECURE_NOROOT_LOCKED_ALL: libc::c_ulong = 0b1110_1111;
 
 /// Drops every capability for good: the bounding set, ambient, inheritable, permitted and
 /// effective sets are emptied, and the securebits make sure exec (of a setuid-root binary, or
