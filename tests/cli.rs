@@ -49,6 +49,25 @@ fn process_with_marker(marker: &str) -> bool {
     })
 }
 
+/// Whether a process runs the setsid grandchild of [`setsid_script`]: its command line is
+/// exactly `sh -c <marker>`, or `<marker>` once the shell has exec'd the command (dash does
+/// for the last command).
+fn grandchild_alive(marker: &str) -> bool {
+    let wanted = [format!("sh -c {marker}"), marker.to_owned()];
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
+            let line = String::from_utf8_lossy(&c).replace('\0', " ");
+            wanted.iter().any(|w| line.trim_end() == w)
+        })
+    })
+}
+
+/// A shell that starts a setsid grandchild running `marker` and then waits in a command of
+/// its own (`marker` with a digit appended, so exact matches tell them apart).
+fn setsid_script(marker: &str) -> String {
+    format!("setsid sh -c '{marker}' & {marker}1")
+}
+
 /// Starts `sh -c SCRIPT` bare, shows its setsid grandchild (marked by `marker`) outlives the
 /// shell's death, and cleans up: the attack the sandbox must stop.
 fn setsid_grandchild_outlives_its_parent_without_sandlock(script: &str, marker: &str) {
@@ -56,11 +75,9 @@ fn setsid_grandchild_outlives_its_parent_without_sandlock(script: &str, marker: 
         .args(["-c", script])
         .spawn()
         .unwrap();
-    // The grandchild's own command line is `sh -c <marker>`; the parent's merely contains it.
-    let grandchild = format!("sh -c {marker}");
     let mut seen = false;
     for _ in 0..500 {
-        if process_with_marker(&grandchild) {
+        if grandchild_alive(marker) {
             seen = true;
             break;
         }
@@ -69,13 +86,14 @@ fn setsid_grandchild_outlives_its_parent_without_sandlock(script: &str, marker: 
     assert!(seen, "the grandchild started");
     bare.kill().unwrap();
     bare.wait().unwrap();
-    assert!(
-        process_with_marker(&grandchild),
-        "without sandlock it survives"
-    );
-    let _ = std::process::Command::new("pkill")
+    assert!(grandchild_alive(marker), "without sandlock it survives");
+    let killed = std::process::Command::new("pkill")
         .args(["-f", marker])
         .status();
+    assert!(
+        killed.is_ok_and(|s| s.success()),
+        "pkill cleans up the bare run"
+    );
 }
 
 /// Waits up to 5 s for no process to carry `marker` any more.
@@ -98,7 +116,7 @@ fn supervisor_death_kills_the_whole_tree() {
             3100 + std::process::id() % 1000,
             fake.map_or(1, |_| 2)
         );
-        let script = format!("setsid sh -c '{marker}' & {marker}");
+        let script = setsid_script(&marker);
         setsid_grandchild_outlives_its_parent_without_sandlock(&script, &marker);
         let mut cmd = sandlock();
         // landlock=5 (no IPC scoping) makes the init walk /proc instead of kill(-1).
@@ -111,7 +129,7 @@ fn supervisor_death_kills_the_whole_tree() {
             .unwrap();
         let mut seen = false;
         for _ in 0..500 {
-            if process_with_marker(&format!("sh -c {marker}")) {
+            if grandchild_alive(&marker) {
                 seen = true;
                 break;
             }
@@ -133,7 +151,7 @@ fn supervisor_death_kills_the_whole_tree() {
 #[test]
 fn timeout_without_ipc_scoping_still_kills_a_setsid_grandchild() {
     let marker = format!("sleep {}.{}", 3200 + std::process::id() % 1000, 3);
-    let script = format!("setsid sh -c '{marker}' & {marker}");
+    let script = setsid_script(&marker);
     let out = sandlock()
         .env("SANDLOCK_FAKE_FEATURES", "landlock=5")
         .args(["run", "-t", "1", "--", "sh", "-c", &script])
@@ -146,7 +164,7 @@ fn timeout_without_ipc_scoping_still_kills_a_setsid_grandchild() {
 #[test]
 fn timeout_is_124_and_kills_a_setsid_grandchild() {
     let marker = format!("sleep {}.{}", 3000 + std::process::id() % 1000, 7);
-    let script = format!("setsid sh -c '{marker}' & {marker}");
+    let script = setsid_script(&marker);
     setsid_grandchild_outlives_its_parent_without_sandlock(&script, &marker);
 
     let out = run(&["run", "-t", "1", "--", "sh", "-c", &script]);
@@ -612,7 +630,7 @@ fn net_allow_bind_allows_exactly_its_ports() {
 #[test]
 fn sigterm_to_sandlock_kills_the_tree_and_cleans_up() {
     let marker = format!("sleep {}.{}", 3300 + std::process::id() % 1000, 4);
-    let script = format!("setsid sh -c '{marker}' & echo \"$TMPDIR\"; {marker}");
+    let script = format!("setsid sh -c '{marker}' & echo \"$TMPDIR\"; {marker}1");
     let mut child = sandlock()
         .args(["run", "--", "sh", "-c", &script])
         .stdout(Stdio::piped())
@@ -630,7 +648,7 @@ fn sigterm_to_sandlock_kills_the_tree_and_cleans_up() {
     assert!(
         (0..500).any(|_| {
             std::thread::sleep(Duration::from_millis(10));
-            process_with_marker(&format!("sh -c {marker}"))
+            grandchild_alive(&marker)
         }),
         "the grandchild started"
     );
