@@ -193,6 +193,32 @@ pub struct ChildSetup<'a> {
     pub listener_optional: bool,
 }
 
+impl<'a> ChildSetup<'a> {
+    /// A set-up that execs `path` with `argv` and `envp` and changes nothing else: no process
+    /// group, Landlock, filter or limits. Set the other fields with struct update syntax.
+    pub fn new(path: &'a CStr, argv: &'a CStringArray, envp: &'a CStringArray) -> ChildSetup<'a> {
+        ChildSetup {
+            path,
+            argv,
+            envp,
+            cwd: None,
+            stdio: [None, None, None],
+            new_process_group: false,
+            foreground_terminal: None,
+            parent_death_signal: None,
+            child_subreaper: false,
+            landlock_ruleset: None,
+            filter: None,
+            filter_flags: FilterFlags::empty(),
+            rlimits: &[],
+            personality_add: 0,
+            thp_disable: false,
+            cpu_affinity: None,
+            listener_optional: false,
+        }
+    }
+}
+
 /// A child that passed its set-up and exec'd.
 #[derive(Debug)]
 pub struct Spawned {
@@ -573,23 +599,9 @@ mod tests {
 
     fn setup<'a>(path: &'a CStr, argv: &'a CStringArray, envp: &'a CStringArray) -> ChildSetup<'a> {
         ChildSetup {
-            path,
-            argv,
-            envp,
-            cwd: None,
-            stdio: [None, None, None],
             new_process_group: true,
-            foreground_terminal: None,
             parent_death_signal: Some(libc::SIGKILL),
-            child_subreaper: false,
-            landlock_ruleset: None,
-            filter: None,
-            filter_flags: FilterFlags::empty(),
-            rlimits: &[],
-            personality_add: 0,
-            thp_disable: false,
-            cpu_affinity: None,
-            listener_optional: false,
+            ..ChildSetup::new(path, argv, envp)
         }
     }
 

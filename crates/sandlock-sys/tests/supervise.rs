@@ -5,7 +5,6 @@
 use std::ffi::{CStr, CString};
 use std::time::Duration;
 
-use sandlock_sys::flags::FilterFlags;
 use sandlock_sys::pidfd::WaitStatus;
 use sandlock_sys::spawn::{CStringArray, ChildSetup};
 use sandlock_sys::supervise::spawn_supervised;
@@ -16,23 +15,9 @@ fn cstrs(v: &[&str]) -> CStringArray {
 
 fn setup<'a>(argv: &'a CStringArray, envp: &'a CStringArray) -> ChildSetup<'a> {
     ChildSetup {
-        path: c"/bin/sh",
-        argv,
-        envp,
-        cwd: None,
-        stdio: [None, None, None],
         new_process_group: true,
-        foreground_terminal: None,
         parent_death_signal: Some(libc::SIGKILL),
-        child_subreaper: false,
-        landlock_ruleset: None,
-        filter: None,
-        filter_flags: FilterFlags::empty(),
-        rlimits: &[],
-        personality_add: 0,
-        thp_disable: false,
-        cpu_affinity: None,
-        listener_optional: false,
+        ..ChildSetup::new(c"/bin/sh", argv, envp)
     }
 }
 
