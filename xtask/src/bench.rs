@@ -55,6 +55,11 @@ const WORKLOADS: &[Workload] = &[
         about: "round trip of one seccomp notification through the reactor",
         run: notif,
     },
+    Workload {
+        name: "rss",
+        about: "supervisor resident memory with 1, 100 and 1,000 sandboxes running at once",
+        run: rss,
+    },
 ];
 
 fn usage() -> String {
@@ -465,6 +470,55 @@ fn spawn(opts: &Options) -> TaskResult {
             reference: 0,
             max_ratio: 1.3,
         }],
+    );
+    Ok(())
+}
+
+// --- rss -------------------------------------------------------------------------------------
+
+/// Target for the supervisor's resident memory with 1,000 sandboxes, in KiB.
+const RSS_TARGET_KIB: u64 = 16 * 1024;
+
+fn rss(_: &Options) -> TaskResult {
+    let out = cargo_stdout(&[
+        "run",
+        "--release",
+        "-p",
+        "sandlock",
+        "--example",
+        "supervisor_rss",
+        "--",
+        "1",
+        "100",
+        "1000",
+    ])?;
+    let mut at_1000 = None;
+    for line in out.lines() {
+        // "rss N KIB"
+        let mut words = line.split_whitespace().skip(1);
+        if let (Some(n), Some(kib)) = (
+            words.next(),
+            words.next().and_then(|k| k.parse::<u64>().ok()),
+        ) {
+            println!(
+                "  {n:>5} sandboxes: supervisor RSS {:.1} MiB",
+                kib as f64 / 1024.0
+            );
+            if n == "1000" {
+                at_1000 = Some(kib);
+            }
+        }
+    }
+    let kib = at_1000.ok_or("supervisor_rss printed no result for 1000")?;
+    println!(
+        "  target: ≤ {} MiB at 1,000 sandboxes: {:.1} MiB, {}",
+        RSS_TARGET_KIB / 1024,
+        kib as f64 / 1024.0,
+        if kib <= RSS_TARGET_KIB {
+            "met"
+        } else {
+            "MISSED"
+        }
     );
     Ok(())
 }
