@@ -56,6 +56,12 @@ const WORKLOADS: &[Workload] = &[
         run: notif,
     },
     Workload {
+        name: "getppid",
+        about: "a loop of 2,000,000 raw getppid calls (the filter's cost on a call it does not \
+                notify), bare and in sandlock",
+        run: getppid,
+    },
+    Workload {
         name: "rss",
         about: "supervisor resident memory with 1, 100 and 1,000 sandboxes running at once",
         run: rss,
@@ -269,26 +275,31 @@ fn interleave(variants: &[Variant], rounds: usize) -> Result<Vec<Vec<f64>>, Stri
 
 /// Compiles the minimal wrapper into `target/bench/wrapper`.
 fn build_wrapper() -> Result<PathBuf, String> {
+    compile_c(WRAPPER_SOURCE, "wrapper")
+}
+
+/// Compiles the C program `source` (relative to the workspace) into `target/bench/NAME`.
+fn compile_c(source: &str, name: &str) -> Result<PathBuf, String> {
     let root = workspace_root();
     let dir = root.join("target").join("bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let out = dir.join("wrapper");
+    let out = dir.join(name);
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
-    eprintln!("$ {cc} -O2 -o {} {WRAPPER_SOURCE}", out.display());
+    eprintln!("$ {cc} -O2 -o {} {source}", out.display());
     let status = Command::new(&cc)
         .arg("-O2")
         .arg("-o")
         .arg(&out)
-        .arg(root.join(WRAPPER_SOURCE))
+        .arg(root.join(source))
         .status()
         .map_err(|e| {
             format!(
-                "cannot run the C compiler `{cc}` ({e}); the startup benchmark compiles its \
-                 reference wrapper with it (apt-get install gcc)"
+                "cannot run the C compiler `{cc}` ({e}); the benchmarks compile their C \
+                 programs with it (apt-get install gcc)"
             )
         })?;
     if !status.success() {
-        return Err(format!("compiling {WRAPPER_SOURCE} failed: {status}"));
+        return Err(format!("compiling {source} failed: {status}"));
     }
     Ok(out)
 }
@@ -470,6 +481,64 @@ fn spawn(opts: &Options) -> TaskResult {
             reference: 0,
             max_ratio: 1.3,
         }],
+    );
+    Ok(())
+}
+
+// --- getppid ---------------------------------------------------------------------------------
+
+/// Target for the getppid loop in sandlock, as a ratio to bare.
+const GETPPID_TARGET: f64 = 1.2;
+/// Runs of each variant, interleaved; each run makes two million calls.
+const GETPPID_ROUNDS: usize = 9;
+
+fn getppid(_: &Options) -> TaskResult {
+    let program = compile_c("xtask/src/bench/getppid.c", "getppid")?;
+    let sandlock = dist::build()?;
+    let dir = program.parent().ok_or("no parent")?.to_owned();
+    let per_call = |cmd: &mut Command| -> Result<f64, String> {
+        let out = cmd
+            .output()
+            .map_err(|e| format!("cannot run the getppid loop: {e}"))?;
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| {
+                format!(
+                    "the getppid loop printed {:?}",
+                    String::from_utf8_lossy(&out.stdout)
+                )
+            })
+    };
+    let (mut bare, mut sandboxed) = (Vec::new(), Vec::new());
+    for _ in 0..GETPPID_ROUNDS {
+        bare.push(per_call(&mut Command::new(&program))?);
+        let mut cmd = Command::new(&sandlock);
+        cmd.arg("run").arg("-r").arg(&dir);
+        for p in ["/usr", "/lib", "/lib64"]
+            .iter()
+            .filter(|p| Path::new(p).exists())
+        {
+            cmd.args(["-r", p]);
+        }
+        cmd.arg("--").arg(&program);
+        sandboxed.push(per_call(&mut cmd)?);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (b, s) = (median(&mut bare), median(&mut sandboxed));
+    println!("  bare:     {b:.1} ns per getppid");
+    println!("  sandlock: {s:.1} ns per getppid ({:.2}× bare)", s / b);
+    println!(
+        "  target: ≤ {GETPPID_TARGET:.2}× bare: {:.2}×, {}",
+        s / b,
+        if s / b <= GETPPID_TARGET {
+            "met"
+        } else {
+            "MISSED"
+        }
     );
     Ok(())
 }
