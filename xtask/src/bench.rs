@@ -510,9 +510,10 @@ fn getppid(_: &Options) -> TaskResult {
                 )
             })
     };
-    let (mut bare, mut sandboxed) = (Vec::new(), Vec::new());
+    let (mut bare, mut floor, mut sandboxed) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..GETPPID_ROUNDS {
         bare.push(per_call(&mut Command::new(&program))?);
+        floor.push(per_call(Command::new(&program).arg("floor"))?);
         let mut cmd = Command::new(&sandlock);
         cmd.arg("run").arg("-r").arg(&dir);
         for p in ["/usr", "/lib", "/lib64"]
@@ -528,8 +529,16 @@ fn getppid(_: &Options) -> TaskResult {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    let (b, s) = (median(&mut bare), median(&mut sandboxed));
+    let (b, f, s) = (
+        median(&mut bare),
+        median(&mut floor),
+        median(&mut sandboxed),
+    );
     println!("  bare:     {b:.1} ns per getppid");
+    println!(
+        "  any seccomp filter (one RET_ALLOW instruction): {f:.1} ns ({:.2}× bare)",
+        f / b
+    );
     println!("  sandlock: {s:.1} ns per getppid ({:.2}× bare)", s / b);
     println!(
         "  target: ≤ {GETPPID_TARGET:.2}× bare: {:.2}×, {}",
