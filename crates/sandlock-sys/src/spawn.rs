@@ -1,9 +1,11 @@
 //! Start, confine and exec a child: the only code that runs between clone and exec.
 //!
-//! Everything the child needs is prepared by the caller before [`spawn`] forks: the executable's
-//! path, argv and environment as C strings ([`CStringArray`]), the Landlock ruleset fd and the
-//! compiled seccomp program. The child is made with `clone(CLONE_VM | CLONE_VFORK)`, like
-//! `posix_spawn`: it shares our memory, runs on its own stack, and we wait until it has exec'd.
+//! Everything the child needs is prepared by the caller in a [`ChildSetup`] before the clone:
+//! the executable's path, argv and environment as C strings ([`CStringArray`]), the Landlock
+//! ruleset fd and the compiled seccomp program. The child is made by the sandbox's init (see
+//! [`crate::supervise::spawn_supervised`]) with `clone(CLONE_VM | CLONE_VFORK)`, like
+//! `posix_spawn`: it shares the memory, runs on its own stack, and its parent waits until it
+//! has exec'd.
 //! In the child, this module makes only async-signal-safe system
 //! calls and **never allocates**, so it is safe even when the parent has other threads (a
 //! lock held by another thread at fork time, such as malloc's, is never touched).
@@ -13,12 +15,10 @@
 //! child's end is close-on-exec, so end-of-file after the listener means the exec succeeded.
 
 use std::ffi::{CStr, CString, c_char};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 
 use crate::Errno;
 use crate::flags::FilterFlags;
-use crate::pidfd::PidFd;
-use crate::seccomp::NotifFd;
 use crate::structs::SockFilter;
 
 /// A NULL-terminated array of C strings, as `execve` wants for argv and envp.
@@ -219,128 +219,12 @@ impl<'a> ChildSetup<'a> {
     }
 }
 
-/// A child that passed its set-up and exec'd.
-#[derive(Debug)]
-pub struct Spawned {
-    /// Its pid.
-    pub pid: libc::pid_t,
-    /// A pidfd for it.
-    pub pidfd: PidFd,
-    /// The seccomp listener, when one was asked for and granted.
-    pub listener: Option<NotifFd>,
-}
-
 /// Message kinds on the report socket.
 pub(crate) const MSG_LISTENER: u8 = 1;
 pub(crate) const MSG_NO_LISTENER: u8 = 2;
 pub(crate) const MSG_FAILED: u8 = 3;
 
 const LANDLOCK_RESTRICT_SELF: libc::c_long = libc::SYS_landlock_restrict_self;
-
-/// Forks a child, confines it as `setup` says and execs it.
-///
-/// Returns once the exec has succeeded, with the child's pidfd and its seccomp listener, or
-/// with the step that failed (the child is reaped then).
-pub fn spawn(setup: &ChildSetup<'_>) -> Result<Spawned, SpawnError> {
-    let fail = |step, errno| SpawnError { step, errno };
-    let (parent_sock, child_sock) =
-        crate::scm::seqpacket_pair().map_err(|e| fail(SpawnStep::Fork, e))?;
-    let parent_pid = std::process::id() as libc::pid_t;
-
-    let args = ChildArgs {
-        setup,
-        sock: child_sock.as_fd(),
-        parent_pid,
-    };
-    // The child runs on its own stack in our address space (CLONE_VM) while this thread waits
-    // (CLONE_VFORK) until it has exec'd or exited: no page tables to copy, which is most of
-    // what fork costs. The stack is ours and outlives the child's use of it.
-    let mut stack = vec![0u128; CHILD_STACK_BYTES / 16];
-    // SAFETY: sigset_t is plain old data.
-    let (mut all, mut saved): (libc::sigset_t, libc::sigset_t) = unsafe { std::mem::zeroed() };
-    // SAFETY: all signals are blocked across the clone, so no handler of ours can run in the
-    // child on our memory; `pthread_sigmask` writes the old mask into a local.
-    unsafe {
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut saved);
-    }
-    let stack_top = stack.as_mut_ptr_range().end.cast::<libc::c_void>();
-    // SAFETY: `child_entry` only runs `child_main`, which makes async-signal-safe calls on data
-    // prepared before the clone, writes only to its own stack, and never returns (it execs or
-    // `_exit`s). Without CLONE_FILES, CLONE_FS and CLONE_SIGHAND the child's fd table, cwd and
-    // signal dispositions are its own copies. `args` lives until the child has exec'd or exited,
-    // because CLONE_VFORK suspends us until then.
-    let pid = unsafe {
-        libc::clone(
-            child_entry,
-            stack_top,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
-            (&args as *const ChildArgs<'_, '_>).cast_mut().cast(),
-        )
-    };
-    let clone_errno = Errno::last();
-    // SAFETY: restores the mask saved above.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &saved, std::ptr::null_mut()) };
-    drop(stack);
-    if pid < 0 {
-        return Err(fail(SpawnStep::Fork, clone_errno));
-    }
-    drop(child_sock);
-    // Our unreaped child's pid cannot be reused, so this pidfd is for the right process.
-    let pidfd = match PidFd::open(pid, 0) {
-        Ok(p) => p,
-        Err(e) => {
-            kill_and_reap(pid);
-            return Err(fail(SpawnStep::Fork, e));
-        }
-    };
-
-    let mut listener = None;
-    loop {
-        let mut msg = [0u8; 8];
-        let (n, fd) = match crate::scm::recv_with_fd(&parent_sock, &mut msg) {
-            Ok(r) => r,
-            Err(e) => {
-                kill_and_reap(pid);
-                return Err(fail(SpawnStep::SendListener, e));
-            }
-        };
-        if n == 0 {
-            // End of file: the child's end was closed by a successful exec.
-            return Ok(Spawned {
-                pid,
-                pidfd,
-                listener,
-            });
-        }
-        match (msg[0], fd) {
-            (MSG_LISTENER, Some(fd)) => listener = Some(NotifFd::new(fd)),
-            (MSG_NO_LISTENER, None) => {}
-            (MSG_FAILED, _) => {
-                let step = SpawnStep::from_u8(msg[1]).unwrap_or(SpawnStep::Exec);
-                let errno = Errno::from_raw(i32::from_ne_bytes([msg[4], msg[5], msg[6], msg[7]]));
-                kill_and_reap(pid);
-                return Err(fail(step, errno));
-            }
-            _ => {
-                kill_and_reap(pid);
-                return Err(fail(SpawnStep::SendListener, Errno::from_raw(libc::EPROTO)));
-            }
-        }
-    }
-}
-
-fn kill_and_reap(pid: libc::pid_t) {
-    // SAFETY: kill and waitpid take integers; `pid` is our own unreaped child.
-    unsafe {
-        libc::kill(pid, libc::SIGKILL);
-        libc::waitpid(pid, std::ptr::null_mut(), 0);
-    }
-}
-
-/// Stack size of the child between clone and exec. `child_main` needs a few hundred bytes;
-/// this leaves ample room for libc's own frames.
-const CHILD_STACK_BYTES: usize = 64 * 1024;
 
 /// `struct sigaction` as the kernel's `rt_sigaction` takes it on x86_64 and aarch64.
 #[repr(C)]
@@ -591,19 +475,6 @@ fn close_each_fd(keep: u32) -> Result<(), Errno> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pidfd::WaitStatus;
-
-    fn cstrs(v: &[&str]) -> CStringArray {
-        CStringArray::new(v.iter().map(|s| CString::new(*s).unwrap()).collect())
-    }
-
-    fn setup<'a>(path: &'a CStr, argv: &'a CStringArray, envp: &'a CStringArray) -> ChildSetup<'a> {
-        ChildSetup {
-            new_process_group: true,
-            parent_death_signal: Some(libc::SIGKILL),
-            ..ChildSetup::new(path, argv, envp)
-        }
-    }
 
     #[test]
     fn steps_round_trip_through_their_byte() {
@@ -611,44 +482,5 @@ mod tests {
             assert_eq!(SpawnStep::from_u8(step as u8), Some(step));
         }
         assert_eq!(SpawnStep::from_u8(0), None);
-    }
-
-    #[test]
-    fn exit_code_comes_back() {
-        let argv = cstrs(&["sh", "-c", "exit 7"]);
-        let envp = cstrs(&["PATH=/usr/bin:/bin"]);
-        let s = setup(c"/bin/sh", &argv, &envp);
-        let child = spawn(&s).expect("spawn");
-        assert_eq!(child.pidfd.wait(libc::WEXITED), Ok(WaitStatus::Exited(7)));
-        assert!(child.listener.is_none());
-    }
-
-    #[test]
-    fn exec_failure_names_the_step() {
-        let argv = cstrs(&["nope"]);
-        let envp = cstrs(&[]);
-        let s = setup(c"/nonexistent/nope", &argv, &envp);
-        let err = spawn(&s).unwrap_err();
-        assert_eq!(
-            err,
-            SpawnError {
-                step: SpawnStep::Exec,
-                errno: Errno::ENOENT
-            }
-        );
-        assert_eq!(
-            err.to_string(),
-            "cannot execute the command: No such file or directory"
-        );
-    }
-
-    #[test]
-    fn chdir_failure_names_the_step() {
-        let argv = cstrs(&["true"]);
-        let envp = cstrs(&[]);
-        let mut s = setup(c"/bin/true", &argv, &envp);
-        s.cwd = Some(c"/nonexistent");
-        let err = spawn(&s).unwrap_err();
-        assert_eq!((err.step, err.errno), (SpawnStep::Chdir, Errno::ENOENT));
     }
 }

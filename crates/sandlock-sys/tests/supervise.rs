@@ -6,7 +6,7 @@ use std::ffi::{CStr, CString};
 use std::time::Duration;
 
 use sandlock_sys::pidfd::WaitStatus;
-use sandlock_sys::spawn::{CStringArray, ChildSetup};
+use sandlock_sys::spawn::{CStringArray, ChildSetup, SpawnStep};
 use sandlock_sys::supervise::spawn_supervised;
 
 fn cstrs(v: &[&str]) -> CStringArray {
@@ -109,5 +109,20 @@ fn a_failed_exec_is_reported() {
     assert_eq!(
         err.to_string(),
         "cannot execute the command: No such file or directory"
+    );
+}
+
+#[test]
+fn a_failed_step_is_named() {
+    let argv = cstrs(&["true"]);
+    let envp = cstrs(&[]);
+    let s = ChildSetup {
+        cwd: Some(c"/nonexistent"),
+        ..setup(&argv, &envp)
+    };
+    let err = spawn_supervised(&s, false).unwrap_err();
+    assert_eq!(
+        (err.step, err.errno),
+        (SpawnStep::Chdir, sandlock_sys::Errno::ENOENT)
     );
 }
