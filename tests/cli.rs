@@ -529,9 +529,10 @@ fn the_command_starts_with_default_signal_handling() {
 const PY: &str = "/usr/bin/python3";
 
 /// What `sandlock run` does where the kernel lacks what a test needs: without Landlock it
-/// refuses (exit 125, naming the cause); with an ABI below `abi` it runs and reports `missing`
-/// in its status. Returns whether the full protection is there (the test then checks it).
-fn landlock_at_least(abi: u32, missing: &str) -> bool {
+/// refuses (exit 125, naming the cause), checked here, and the answer is `None`; with an ABI
+/// below `abi` it runs and reports `missing` in its status, and the answer is `Some(false)`;
+/// `Some(true)` when the full protection is there for the test to check.
+fn landlock_at_least(abi: u32, missing: &str) -> Option<bool> {
     let have = sandlock::KernelFeatures::get().effective_landlock_abi();
     if have == 0 {
         let out = run(&["run", "--", "true"]);
@@ -541,7 +542,7 @@ fn landlock_at_least(abi: u32, missing: &str) -> bool {
             "{}",
             text(&out)
         );
-        return false;
+        return None;
     }
     if have < abi {
         let out = run(&["run", "--status-fd", "1", "--", "true"]);
@@ -551,7 +552,7 @@ fn landlock_at_least(abi: u32, missing: &str) -> bool {
             text(&out)
         );
     }
-    have >= abi
+    Some(have >= abi)
 }
 
 const TCP_RULES: &str = "TCP bind and connect ports (ABI 4)";
@@ -574,10 +575,9 @@ fn tcp_connect_to_a_listening_port_is_denied() {
         "{}",
         text(&bare)
     );
-    let full = landlock_at_least(4, TCP_RULES);
-    if sandlock::KernelFeatures::get().effective_landlock_abi() == 0 {
+    let Some(full) = landlock_at_least(4, TCP_RULES) else {
         return;
-    }
+    };
     let out = run(&["run", "--", PY, "-c", &script]);
     // Below ABI 4 the kernel has no TCP rules: the connect goes through (reported above).
     let expected = if full {
@@ -620,10 +620,9 @@ fn net_allow_bind_allows_exactly_its_ports() {
         "{}",
         text(&bare)
     );
-    let full = landlock_at_least(4, TCP_RULES);
-    if sandlock::KernelFeatures::get().effective_landlock_abi() == 0 {
+    let Some(full) = landlock_at_least(4, TCP_RULES) else {
         return;
-    }
+    };
     let spec = allowed.to_string();
     let out = run(&[
         "run",

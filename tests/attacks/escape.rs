@@ -319,9 +319,13 @@ fn escape_daemon_outlives_neither_a_kill_nor_a_timeout() {
     // A SIGTERM to the supervisor.
     let m = marker(2);
     let (mut run, pid) = spawn(DEFAULT_PROFILE, &m);
-    let _ = Command::new("kill")
+    let killed = Command::new("kill")
         .args(["-TERM", &run.child().id().to_string()])
         .status();
+    assert!(
+        killed.is_ok_and(|s| s.success()),
+        "SIGTERM sent to the supervisor"
+    );
     let out = run.wait();
     assert_eq!(
         out.status.code(),

@@ -550,7 +550,7 @@ impl Running {
     fn kill_adopted(&self) {
         let me = std::process::id() as i32;
         for _ in 0..10_000 {
-            let left = tree::descendants(&[me], &[], true);
+            let left = tree::descendants(me, true);
             if left.is_empty() {
                 break;
             }

@@ -1,10 +1,7 @@
-//! The process tree of a sandbox, read from `/proc`.
-//!
-//! The sandbox's first process is a child subreaper, so its descendants, `setsid` ones
-//! included, stay below it while it lives. When it exits first, its remaining descendants are
-//! adopted by the nearest subreaper above it: the supervisor when it adopts orphans (the CLI
-//! does). Membership is therefore "below the root" and, after the root is gone, "adopted by the
-//! supervisor".
+//! The supervisor's own descendants, read from `/proc`: the backstop of a supervisor that
+//! adopts orphans (the CLI) for when a sandbox's init was killed before its tree ended, and
+//! the tree was reparented to the supervisor. Normally the init owns the tree (see
+//! `sandlock_sys::supervise`) and nothing here runs.
 
 use std::collections::HashMap;
 
@@ -39,21 +36,20 @@ fn parents() -> HashMap<i32, (i32, bool)> {
     map
 }
 
-/// Every descendant of any pid in `roots` (not the roots themselves), minus the subtrees of
-/// `exclude`. Zombies (exited, waiting to be reaped) are left out unless `zombies` is set.
-pub(crate) fn descendants(roots: &[i32], exclude: &[i32], zombies: bool) -> Vec<i32> {
-    let parents = parents();
+/// Every descendant of `root` (not `root` itself). Zombies (exited, waiting to be reaped) are
+/// left out unless `zombies` is set.
+pub(crate) fn descendants(root: i32, zombies: bool) -> Vec<i32> {
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
-    for (&pid, &(ppid, zombie)) in &parents {
+    for (pid, (ppid, zombie)) in parents() {
         if zombies || !zombie {
             children.entry(ppid).or_default().push(pid);
         }
     }
     let mut out = Vec::new();
-    let mut stack: Vec<i32> = roots.to_vec();
+    let mut stack = vec![root];
     while let Some(p) = stack.pop() {
         for &c in children.get(&p).map(Vec::as_slice).unwrap_or_default() {
-            if !exclude.contains(&c) && !out.contains(&c) {
+            if !out.contains(&c) {
                 out.push(c);
                 stack.push(c);
             }
@@ -76,18 +72,15 @@ mod tests {
         let pid = child.id() as i32;
         let mut found = Vec::new();
         for _ in 0..100 {
-            found = descendants(&[pid], &[], false);
+            found = descendants(pid, false);
             if !found.is_empty() {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert_eq!(found.len(), 1, "the sleep below sh");
-        assert!(
-            descendants(&[me], &[pid], true)
-                .iter()
-                .all(|p| *p != pid && *p != found[0])
-        );
+        let mine = descendants(me, true);
+        assert!(mine.contains(&pid) && mine.contains(&found[0]), "{mine:?}");
         child.kill().unwrap();
         child.wait().unwrap();
         let _ = sandlock_sys::signal::kill_process(found[0], libc::SIGKILL);
