@@ -270,17 +270,21 @@ impl Sandbox {
         let path = cstr(path.as_os_str())?;
         let cwd = self.policy.cwd().map(|c| cstr(c.as_os_str())).transpose()?;
 
-        let null = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/null")?;
+        // /dev/null is opened only for a stream that uses it: not on the common path.
+        let null = || -> std::io::Result<OwnedFd> {
+            Ok(std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")?
+                .into())
+        };
         let mut ours: [Option<std::io::PipeReader>; 3] = [None, None, None];
         let mut theirs: [Option<OwnedFd>; 3] = [None, None, None];
         for (i, s) in cmd.stdio.iter().enumerate() {
             match s {
                 Stdio::Inherit => {}
-                Stdio::Null => theirs[i] = Some(null.try_clone()?.into()),
-                Stdio::Piped if i == 0 => theirs[i] = Some(null.try_clone()?.into()),
+                Stdio::Null => theirs[i] = Some(null()?),
+                Stdio::Piped if i == 0 => theirs[i] = Some(null()?),
                 Stdio::Piped => {
                     let (r, w) = std::io::pipe()?;
                     ours[i] = Some(r);
