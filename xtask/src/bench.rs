@@ -7,34 +7,37 @@
 //! with p10 and p90, and ratios of medians to the reference variants; targets are printed next
 //! to the numbers, never asserted.
 //!
-//! Adding a workload: write a `fn(&Options) -> TaskResult` and list it in [`WORKLOADS`].
+//! Output: markdown tables on stdout, a summary of every target at the end, and one JSON file
+//! per workload, `target/bench/NAME.json` (so re-running one workload replaces only its file).
+//!
+//! Adding a workload: write a `fn(usize, &mut Report) -> TaskResult` (it gets its number of
+//! rounds) and list it in [`WORKLOADS`].
+
+mod files;
+mod redis;
 
 use std::ffi::OsString;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use crate::{TaskResult, cargo, cargo_command, dist, workspace_root};
 
-/// Rounds when `--rounds` is not given.
-const DEFAULT_ROUNDS: usize = 300;
-/// Uncounted rounds before measuring.
+/// Uncounted rounds before measuring, for workloads of many short runs.
 const WARMUP_ROUNDS: usize = 10;
 
 /// The source of the minimal wrapper of the `startup` workload.
 const WRAPPER_SOURCE: &str = "xtask/src/bench/wrapper.c";
 
-/// Settings shared by the workloads.
-struct Options {
-    /// How many times each variant runs (for workloads that run whole commands).
-    rounds: usize,
-}
-
 /// One benchmark.
 struct Workload {
     name: &'static str,
     about: &'static str,
-    run: fn(&Options) -> TaskResult,
+    /// Runs of each variant unless `--rounds` says otherwise; 0 for a workload that runs a
+    /// fixed measurement of its own.
+    rounds: usize,
+    run: fn(usize, &mut Report) -> TaskResult,
 }
 
 /// Every workload, in the order `cargo xtask bench` runs them.
@@ -43,50 +46,88 @@ const WORKLOADS: &[Workload] = &[
         name: "startup",
         about: "`sandlock run -- /bin/true` against bare /bin/true, a minimal C wrapper, \
                 the dynamic binary and bwrap",
+        rounds: 300,
         run: startup,
     },
     Workload {
         name: "spawn",
         about: "library Sandbox::spawn + wait against std::process::Command, in one process",
+        rounds: 300,
         run: spawn,
     },
     Workload {
-        name: "notif",
-        about: "round trip of one seccomp notification through the reactor",
-        run: notif,
+        name: "opens",
+        about: "python3 opening (and closing) 20,000 files of its stdlib, timed inside",
+        rounds: files::OPENS_ROUNDS,
+        run: files::opens,
+    },
+    Workload {
+        name: "tar",
+        about: "tar of the python stdlib into a pipe that is drained and discarded, wall time",
+        rounds: files::TAR_ROUNDS,
+        run: files::tar,
+    },
+    Workload {
+        name: "stat",
+        about: "200,000 stat() calls from C, timed inside",
+        rounds: files::STAT_ROUNDS,
+        run: files::stat,
+    },
+    Workload {
+        name: "forkexec",
+        about: "500 × fork, exec /bin/true, wait, from C, timed inside",
+        rounds: files::FORKEXEC_ROUNDS,
+        run: files::forkexec,
     },
     Workload {
         name: "getppid",
         about: "a loop of 2,000,000 raw getppid calls (the filter's cost on a call it does not \
-                notify), bare and in sandlock",
+                notify), timed inside",
+        rounds: GETPPID_ROUNDS,
         run: getppid,
+    },
+    Workload {
+        name: "notif",
+        about: "round trip of one seccomp notification through the reactor",
+        rounds: 0,
+        run: notif,
     },
     Workload {
         name: "rss",
         about: "supervisor resident memory with 1, 100 and 1,000 sandboxes running at once",
+        rounds: 0,
         run: rss,
+    },
+    Workload {
+        name: "redis",
+        about: "redis-benchmark SET/GET on loopback against redis-server bare and in sandlock",
+        rounds: redis::ROUNDS,
+        run: redis::redis,
     },
 ];
 
 fn usage() -> String {
-    let mut s = format!(
-        "usage: cargo xtask bench [NAMES…] [--rounds N]\n\n\
-         Runs the named benchmarks (all when none is named).\n\n\
+    let mut s = "usage: cargo xtask bench [NAMES…] [--rounds N]\n\n\
+         Runs the named benchmarks (all when none is named), prints markdown tables and writes\n\
+         target/bench/NAME.json for each.\n\n\
          options:\n  \
-         --rounds N  runs per variant for startup and spawn (default {DEFAULT_ROUNDS})\n\n\
-         benchmarks:\n"
-    );
+         --rounds N  runs per variant, for every selected benchmark that has rounds\n\n\
+         benchmarks (default rounds):\n"
+        .to_owned();
     for w in WORKLOADS {
-        s.push_str(&format!("  {:<8} {}\n", w.name, w.about));
+        let rounds = if w.rounds == 0 {
+            "-".to_owned()
+        } else {
+            w.rounds.to_string()
+        };
+        let _ = writeln!(s, "  {:<9} {rounds:>4}  {}", w.name, w.about);
     }
     s
 }
 
 /// Runs the benchmarks named in `args` (all when none is named).
 pub(crate) fn run(args: &[String]) -> TaskResult {
-    let mut opts = Options {
-        rounds: DEFAULT_ROUNDS,
-    };
+    let mut rounds_override = None;
     let mut selected: Vec<&Workload> = Vec::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -103,11 +144,12 @@ pub(crate) fn run(args: &[String]) -> TaskResult {
             a => a.strip_prefix("--rounds="),
         };
         if let Some(n) = rounds {
-            opts.rounds = n
-                .parse()
-                .ok()
-                .filter(|&n| n > 0)
-                .ok_or_else(|| format!("--rounds {n}: expected a positive integer"))?;
+            rounds_override = Some(
+                n.parse::<usize>()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| format!("--rounds {n}: expected a positive integer"))?,
+            );
             continue;
         }
         let Some(w) = WORKLOADS.iter().find(|w| w.name == arg) else {
@@ -120,14 +162,82 @@ pub(crate) fn run(args: &[String]) -> TaskResult {
     if selected.is_empty() {
         selected = WORKLOADS.iter().collect();
     }
+    let machine = Machine::probe();
+    println!("# sandlock benchmarks\n\n{}", machine.markdown());
+    let mut checks = Vec::new();
     for w in selected {
-        println!("\n== {}: {}", w.name, w.about);
-        (w.run)(&opts)?;
+        println!("\n## {}\n\n{}\n", w.name, w.about);
+        let mut report = Report::new(w.name);
+        let rounds = if w.rounds == 0 {
+            0
+        } else {
+            rounds_override.unwrap_or(w.rounds)
+        };
+        (w.run)(rounds, &mut report)?;
+        report.write_json(&machine)?;
+        checks.extend(report.checks.into_iter().map(|c| (w.name, c)));
     }
+    print_summary(&checks);
+    println!(
+        "\nload average at the end: {}",
+        Machine::load_average().unwrap_or_else(|| "?".to_owned())
+    );
     Ok(())
 }
 
-/// Median and spread of one variant's samples, in nanoseconds.
+// --- machine ---------------------------------------------------------------------------------
+
+/// What the numbers were measured on.
+struct Machine {
+    cpus: usize,
+    cpu_model: String,
+    kernel: String,
+    load_average: String,
+}
+
+impl Machine {
+    fn probe() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu_model = cpuinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("model name")?.split_once(':'))
+            .map_or_else(|| "?".to_owned(), |(_, m)| m.trim().to_owned());
+        Machine {
+            cpus: std::thread::available_parallelism().map_or(0, usize::from),
+            cpu_model,
+            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .map_or_else(|_| "?".to_owned(), |s| s.trim().to_owned()),
+            load_average: Machine::load_average().unwrap_or_else(|| "?".to_owned()),
+        }
+    }
+
+    /// The 1, 5 and 15 minute load averages.
+    fn load_average() -> Option<String> {
+        let s = std::fs::read_to_string("/proc/loadavg").ok()?;
+        Some(s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+    }
+
+    fn markdown(&self) -> String {
+        format!(
+            "machine: {} CPUs ({}), Linux {}, load average {} at the start",
+            self.cpus, self.cpu_model, self.kernel, self.load_average
+        )
+    }
+
+    fn json(&self) -> String {
+        format!(
+            "{{\"cpus\": {}, \"cpu_model\": {}, \"kernel\": {}, \"load_average_at_start\": {}}}",
+            self.cpus,
+            json_str(&self.cpu_model),
+            json_str(&self.kernel),
+            json_str(&self.load_average)
+        )
+    }
+}
+
+// --- results ---------------------------------------------------------------------------------
+
+/// Median and spread of one variant's samples.
 #[derive(Clone, Copy)]
 struct Summary {
     median: f64,
@@ -154,78 +264,346 @@ struct Row {
     summary: Summary,
 }
 
-/// A target printed under a table: `rows[variant]` within `max_ratio` of `rows[reference]`.
+/// What a table's numbers are.
+#[derive(Clone, Copy, PartialEq)]
+enum Unit {
+    /// Nanoseconds: lower is better.
+    Nanos,
+    /// Requests per second: higher is better.
+    PerSecond,
+}
+
+impl Unit {
+    fn format(self, v: f64) -> String {
+        match self {
+            Unit::Nanos => human(v),
+            Unit::PerSecond => format!("{v:.0}/s"),
+        }
+    }
+
+    fn json_name(self) -> &'static str {
+        match self {
+            Unit::Nanos => "ns",
+            Unit::PerSecond => "per_second",
+        }
+    }
+}
+
+/// A target on a table: the ratio of medians `rows[variant] / rows[reference]` at most (for
+/// times) or at least (for rates) `limit`.
 struct Target {
     variant: usize,
     reference: usize,
-    max_ratio: f64,
+    limit: f64,
+}
+
+/// A measured number against its target, for the summary and the JSON file.
+struct Check {
+    what: String,
+    value: f64,
+    unit: CheckUnit,
+    limit: f64,
+    /// The value must be at least (rather than at most) the limit.
+    at_least: bool,
+}
+
+#[derive(Clone, Copy)]
+enum CheckUnit {
+    Ratio,
+    Nanos,
+    Mib,
+}
+
+impl CheckUnit {
+    fn format(self, v: f64) -> String {
+        match self {
+            CheckUnit::Ratio => format!("{v:.3}×"),
+            CheckUnit::Nanos => human(v),
+            CheckUnit::Mib => format!("{v:.1} MiB"),
+        }
+    }
+
+    fn json_name(self) -> &'static str {
+        match self {
+            CheckUnit::Ratio => "ratio",
+            CheckUnit::Nanos => "ns",
+            CheckUnit::Mib => "MiB",
+        }
+    }
+}
+
+impl Check {
+    fn met(&self) -> bool {
+        if self.at_least {
+            self.value >= self.limit
+        } else {
+            self.value <= self.limit
+        }
+    }
+
+    fn target(&self) -> String {
+        format!(
+            "{} {}",
+            if self.at_least { "≥" } else { "≤" },
+            self.unit.format(self.limit)
+        )
+    }
+
+    fn verdict(&self) -> &'static str {
+        if self.met() { "met" } else { "**missed**" }
+    }
+}
+
+/// One table as measured.
+struct Table {
+    title: String,
+    unit: Unit,
+    rows: Vec<Row>,
+}
+
+/// What one workload measured: printed as it goes, kept for the summary and the JSON file.
+struct Report {
+    workload: &'static str,
+    tables: Vec<Table>,
+    checks: Vec<Check>,
+    notes: Vec<String>,
+}
+
+impl Report {
+    fn new(workload: &'static str) -> Report {
+        Report {
+            workload,
+            tables: Vec::new(),
+            checks: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Prints a line of prose under the workload and keeps it for the JSON file.
+    fn note(&mut self, note: impl Into<String>) {
+        let note = note.into();
+        println!("{note}\n");
+        self.notes.push(note);
+    }
+
+    /// Prints `check` and keeps it for the summary.
+    fn check(&mut self, check: Check) {
+        println!(
+            "- target: {} {}: {}, {}",
+            check.what,
+            check.target(),
+            check.unit.format(check.value),
+            check.verdict()
+        );
+        self.checks.push(check);
+    }
+
+    /// Prints a markdown table of `rows` with a ratio column per reference row
+    /// (`(column title, row index)`), then its targets.
+    fn table(
+        &mut self,
+        title: &str,
+        unit: Unit,
+        rows: Vec<Row>,
+        references: &[(&str, usize)],
+        targets: &[Target],
+    ) {
+        let mut header = "| variant | median | p10 | p90 |".to_owned();
+        let mut rule = "|---|--:|--:|--:|".to_owned();
+        for (title, _) in references {
+            let _ = write!(header, " {title} |");
+            rule.push_str("--:|");
+        }
+        if !title.is_empty() {
+            println!("{title}\n");
+        }
+        println!("{header}\n{rule}");
+        for row in &rows {
+            let s = row.summary;
+            let mut line = format!(
+                "| {} | {} | {} | {} |",
+                row.name,
+                unit.format(s.median),
+                unit.format(s.p10),
+                unit.format(s.p90)
+            );
+            for &(_, r) in references {
+                let _ = write!(line, " {:.3}× |", s.median / rows[r].summary.median);
+            }
+            println!("{line}");
+        }
+        println!();
+        for t in targets {
+            self.check(Check {
+                what: format!("{} / {}", rows[t.variant].name, rows[t.reference].name),
+                value: rows[t.variant].summary.median / rows[t.reference].summary.median,
+                unit: CheckUnit::Ratio,
+                limit: t.limit,
+                at_least: unit == Unit::PerSecond,
+            });
+        }
+        if !targets.is_empty() {
+            println!();
+        }
+        self.tables.push(Table {
+            title: title.to_owned(),
+            unit,
+            rows,
+        });
+    }
+
+    /// Writes `target/bench/WORKLOAD.json`.
+    fn write_json(&self, machine: &Machine) -> TaskResult {
+        let mut j = String::new();
+        let unix_time = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let _ = write!(
+            j,
+            "{{\n  \"workload\": {},\n  \"unix_time\": {unix_time},\n  \"machine\": {},\n  \
+             \"load_average_at_end\": {},\n  \"tables\": [",
+            json_str(self.workload),
+            machine.json(),
+            json_str(&Machine::load_average().unwrap_or_default()),
+        );
+        for (i, t) in self.tables.iter().enumerate() {
+            let _ = write!(
+                j,
+                "{}\n    {{\"title\": {}, \"unit\": \"{}\", \"rows\": [",
+                if i == 0 { "" } else { "," },
+                json_str(&t.title),
+                t.unit.json_name()
+            );
+            for (k, r) in t.rows.iter().enumerate() {
+                let _ = write!(
+                    j,
+                    "{}\n      {{\"variant\": {}, \"median\": {}, \"p10\": {}, \"p90\": {}}}",
+                    if k == 0 { "" } else { "," },
+                    json_str(&r.name),
+                    json_num(r.summary.median),
+                    json_num(r.summary.p10),
+                    json_num(r.summary.p90)
+                );
+            }
+            j.push_str("\n    ]}");
+        }
+        j.push_str("\n  ],\n  \"checks\": [");
+        for (i, c) in self.checks.iter().enumerate() {
+            let _ = write!(
+                j,
+                "{}\n    {{\"what\": {}, \"value\": {}, \"unit\": \"{}\", \"limit\": {}, \
+                 \"at_least\": {}, \"met\": {}}}",
+                if i == 0 { "" } else { "," },
+                json_str(&c.what),
+                json_num(c.value),
+                c.unit.json_name(),
+                json_num(c.limit),
+                c.at_least,
+                c.met()
+            );
+        }
+        j.push_str("\n  ],\n  \"notes\": [");
+        for (i, n) in self.notes.iter().enumerate() {
+            let _ = write!(j, "{}\n    {}", if i == 0 { "" } else { "," }, json_str(n));
+        }
+        j.push_str("\n  ]\n}\n");
+        let dir = bench_dir()?;
+        let path = dir.join(format!("{}.json", self.workload));
+        std::fs::write(&path, j).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("(written to {})", path.display());
+        Ok(())
+    }
+}
+
+/// `s` as a JSON string literal.
+fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `v` as a JSON number (`null` when it is not finite).
+fn json_num(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.3}")
+    } else {
+        "null".to_owned()
+    }
+}
+
+/// Every target of the run in one markdown table.
+fn print_summary(checks: &[(&str, Check)]) {
+    if checks.is_empty() {
+        return;
+    }
+    println!("\n## Summary\n\n| workload | measured | result | target | |\n|---|---|--:|--:|---|");
+    for (workload, c) in checks {
+        println!(
+            "| {workload} | {} | {} | {} | {} |",
+            c.what,
+            c.unit.format(c.value),
+            c.target(),
+            c.verdict()
+        );
+    }
 }
 
 /// Nanoseconds in a readable unit.
 fn human(ns: f64) -> String {
-    if ns >= 1e6 {
-        format!("{:.3} ms", ns / 1e6)
+    if ns >= 1e9 {
+        format!("{:.3} s", ns / 1e9)
+    } else if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
     } else if ns >= 1e4 {
         format!("{:.1} µs", ns / 1e3)
-    } else {
+    } else if ns >= 1e3 {
         format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.1} ns")
     }
 }
 
-/// Prints the rows with a ratio column per reference row (`(column title, row index)`), then
-/// the targets.
-fn print_table(rows: &[Row], references: &[(&str, usize)], targets: &[Target]) {
-    let width = rows
-        .iter()
-        .map(|r| r.name.chars().count())
-        .max()
-        .unwrap_or(0);
-    let mut header = format!(
-        "  {:<width$}  {:>11}  {:>11}  {:>11}",
-        "variant", "median", "p10", "p90"
-    );
-    for (title, _) in references {
-        header.push_str(&format!("  {title:>9}"));
-    }
-    println!("{header}");
-    for row in rows {
-        let s = row.summary;
-        let mut line = format!(
-            "  {:<width$}  {:>11}  {:>11}  {:>11}",
-            row.name,
-            human(s.median),
-            human(s.p10),
-            human(s.p90)
-        );
-        for &(_, r) in references {
-            line.push_str(&format!("  {:>8.2}×", s.median / rows[r].summary.median));
-        }
-        println!("{line}");
-    }
-    for t in targets {
-        let ratio = rows[t.variant].summary.median / rows[t.reference].summary.median;
-        println!(
-            "  target: {} ≤ {:.2}× {}: {:.2}×, {}",
-            rows[t.variant].name,
-            t.max_ratio,
-            rows[t.reference].name,
-            ratio,
-            if ratio <= t.max_ratio {
-                "met"
-            } else {
-                "MISSED"
-            }
-        );
-    }
+/// `target/bench` in the workspace, created if needed.
+fn bench_dir() -> Result<PathBuf, String> {
+    let dir = workspace_root().join("target").join("bench");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
 }
 
-// --- startup ---------------------------------------------------------------------------------
+// --- commands, interleaved -------------------------------------------------------------------
 
-/// A command line measured by the `startup` workload.
+/// How a [`Variant`]'s run is measured.
+#[derive(Clone, Copy)]
+enum Measure {
+    /// Wall time of spawn + wait, stdout to /dev/null.
+    Wall,
+    /// Wall time of spawn + wait, stdout read to its end and discarded: for a program that
+    /// would take a shortcut if it saw /dev/null.
+    WallDrained,
+    /// The program times itself and prints nanoseconds as the last line of its stdout.
+    Printed,
+}
+
+/// A command line measured by an interleaved workload.
 struct Variant {
     name: String,
     program: PathBuf,
     args: Vec<OsString>,
+    measure: Measure,
+    /// A file to give the command as its stdin (else /dev/null).
+    stdin: Option<PathBuf>,
 }
 
 impl Variant {
@@ -234,31 +612,69 @@ impl Variant {
             name: name.to_owned(),
             program: program.into(),
             args: args.iter().map(OsString::from).collect(),
+            measure: Measure::Wall,
+            stdin: None,
         }
     }
 
-    /// Runs the command once (stdout to /dev/null) and returns the wall time of spawn + wait
-    /// in nanoseconds; a failing command fails the benchmark.
+    fn measured(mut self, measure: Measure) -> Variant {
+        self.measure = measure;
+        self
+    }
+
+    /// Runs the command once and returns its measurement in nanoseconds; a failing command
+    /// fails the benchmark.
     fn time_once(&self) -> Result<f64, String> {
         let mut cmd = Command::new(&self.program);
-        cmd.args(&self.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null());
-        let start = Instant::now();
-        let status = cmd.status();
-        let elapsed = start.elapsed().as_nanos() as f64;
-        let status = status.map_err(|e| format!("{}: {e}", self.program.display()))?;
+        cmd.args(&self.args).stdin(match &self.stdin {
+            Some(path) => std::fs::File::open(path)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+                .into(),
+            None => Stdio::null(),
+        });
+        let failed = |e: std::io::Error| format!("{}: {e}", self.program.display());
+        let (elapsed, status, stdout) = match self.measure {
+            Measure::Wall => {
+                cmd.stdout(Stdio::null());
+                let start = Instant::now();
+                let status = cmd.status().map_err(failed)?;
+                (start.elapsed().as_nanos() as f64, status, Vec::new())
+            }
+            Measure::WallDrained => {
+                cmd.stdout(Stdio::piped());
+                let start = Instant::now();
+                let mut child = cmd.spawn().map_err(failed)?;
+                let mut out = child.stdout.take().ok_or("no stdout pipe")?;
+                std::io::copy(&mut out, &mut std::io::sink()).map_err(failed)?;
+                let status = child.wait().map_err(failed)?;
+                (start.elapsed().as_nanos() as f64, status, Vec::new())
+            }
+            Measure::Printed => {
+                let out = cmd.stderr(Stdio::inherit()).output().map_err(failed)?;
+                (0.0, out.status, out.stdout)
+            }
+        };
         if !status.success() {
             return Err(format!("{} failed: {status}", self.name));
         }
-        Ok(elapsed)
+        match self.measure {
+            Measure::Printed => {
+                let text = String::from_utf8_lossy(&stdout);
+                text.lines()
+                    .last()
+                    .and_then(|l| l.trim().parse::<f64>().ok())
+                    .ok_or_else(|| format!("{} printed {text:?}, not a number", self.name))
+            }
+            _ => Ok(elapsed),
+        }
     }
 }
 
-/// Runs every variant `rounds` times, interleaved, and returns their samples.
-fn interleave(variants: &[Variant], rounds: usize) -> Result<Vec<Vec<f64>>, String> {
+/// Runs every variant `warmup` times, then `rounds` times interleaved, and returns their
+/// samples.
+fn interleave(variants: &[Variant], rounds: usize, warmup: usize) -> Result<Vec<Vec<f64>>, String> {
     for v in variants {
-        for _ in 0..WARMUP_ROUNDS {
+        for _ in 0..warmup {
             v.time_once()?;
         }
     }
@@ -273,17 +689,24 @@ fn interleave(variants: &[Variant], rounds: usize) -> Result<Vec<Vec<f64>>, Stri
     Ok(samples)
 }
 
-/// Compiles the minimal wrapper into `target/bench/wrapper`.
-fn build_wrapper() -> Result<PathBuf, String> {
-    compile_c(WRAPPER_SOURCE, "wrapper")
+/// Runs `variants` interleaved and returns their rows.
+fn measure_rows(variants: &[Variant], rounds: usize, warmup: usize) -> Result<Vec<Row>, String> {
+    println!("{rounds} rounds, interleaved, after {warmup} warm-up runs of each\n");
+    let samples = interleave(variants, rounds, warmup)?;
+    Ok(variants
+        .iter()
+        .zip(&samples)
+        .map(|(v, s)| Row {
+            name: v.name.clone(),
+            summary: Summary::of(s),
+        })
+        .collect())
 }
 
 /// Compiles the C program `source` (relative to the workspace) into `target/bench/NAME`.
 fn compile_c(source: &str, name: &str) -> Result<PathBuf, String> {
     let root = workspace_root();
-    let dir = root.join("target").join("bench");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let out = dir.join(name);
+    let out = bench_dir()?.join(name);
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_owned());
     eprintln!("$ {cc} -O2 -o {} {source}", out.display());
     let status = Command::new(&cc)
@@ -315,14 +738,109 @@ fn find_in_path(name: &str) -> Option<PathBuf> {
         })
 }
 
-/// Rows of the `startup` table that the ratios and targets refer to.
+/// The system directories an explicit policy grants read-only, where they exist.
+fn system_dirs() -> Vec<&'static str> {
+    ["/usr", "/lib", "/lib64", "/bin"]
+        .into_iter()
+        .filter(|d| Path::new(d).exists())
+        .collect()
+}
+
+/// The ways a workload's command runs, in the order of [`sandboxed_variants`]'s rows.
 const BARE: usize = 0;
+const SANDLOCK_DEFAULT: usize = 1;
+
+/// The variants of a workload that runs `program args`: bare; in `sandlock run` with the
+/// default profile and with an explicit policy (the system directories plus `extra_read`,
+/// read-only); and, as diagnostics, under the kernel mechanisms alone (`floor`, a
+/// one-instruction seccomp filter, a Landlock ruleset of the same paths), to tell what the
+/// kernel costs from what sandlock adds.
+///
+/// A `program` outside the default profile's paths (one of ours in target/bench) runs there
+/// through a copy: a shell in the sandbox copies it from stdin into the sandbox's private
+/// TMPDIR and execs it, so the default profile needs no extra path. Such programs time
+/// themselves, so the copy is not measured.
+fn sandboxed_variants(
+    sandlock: &Path,
+    floor: &Path,
+    program: &Path,
+    args: &[&str],
+    extra_read: &[&Path],
+    measure: Measure,
+) -> Vec<Variant> {
+    let program_str = program.to_string_lossy().into_owned();
+    let mut reads: Vec<String> = system_dirs().iter().map(|d| (*d).to_owned()).collect();
+    reads.extend(extra_read.iter().map(|p| p.to_string_lossy().into_owned()));
+    let in_default_profile = ["/usr/", "/bin/", "/lib/", "/lib64/", "/etc/", "/sbin/"]
+        .iter()
+        .any(|d| program_str.starts_with(d));
+
+    let mut default_args: Vec<&str> = vec!["run", "--"];
+    let mut stdin = None;
+    if in_default_profile {
+        default_args.push(&program_str);
+    } else {
+        default_args.extend([
+            "/bin/sh",
+            "-c",
+            "cat >\"$TMPDIR/prog\" && chmod 700 \"$TMPDIR/prog\" && exec \"$TMPDIR/prog\" \"$@\"",
+            "prog",
+        ]);
+        stdin = Some(program.to_owned());
+    }
+    default_args.extend(args);
+    let mut default =
+        Variant::new("sandlock run, default profile", sandlock, &default_args).measured(measure);
+    default.stdin = stdin;
+
+    let mut explicit_args: Vec<&str> = vec!["run"];
+    let mut floor_ll_args: Vec<&str> = vec!["landlock"];
+    for r in &reads {
+        explicit_args.extend(["-r", r]);
+        floor_ll_args.extend(["-r", r]);
+    }
+    for a in [&mut explicit_args, &mut floor_ll_args] {
+        a.extend(["--", &program_str]);
+        a.extend(args);
+    }
+    let mut floor_sc_args: Vec<&str> = vec!["seccomp", "--", &program_str];
+    floor_sc_args.extend(args);
+    let explicit_name = format!("sandlock run -r {}", reads.join(" -r "));
+    vec![
+        Variant::new("bare", program, args).measured(measure),
+        default,
+        Variant::new(&explicit_name, sandlock, &explicit_args).measured(measure),
+        Variant::new(
+            "diagnostic: seccomp only, 1-instruction RET_ALLOW filter",
+            floor,
+            &floor_sc_args,
+        )
+        .measured(measure),
+        Variant::new(
+            "diagnostic: Landlock only, same paths as -r",
+            floor,
+            &floor_ll_args,
+        )
+        .measured(measure),
+    ]
+}
+
+/// The static `sandlock` binary that the command workloads run, and the `floor` helper.
+fn sandlock_and_floor() -> Result<(PathBuf, PathBuf), String> {
+    let floor = compile_c("xtask/src/bench/floor.c", "floor")?;
+    Ok((dist::build()?, floor))
+}
+
+// --- startup ---------------------------------------------------------------------------------
+
+/// Rows of the `startup` table that the ratios and targets refer to.
+const STARTUP_BARE: usize = 0;
 const WRAPPER: usize = 1;
 const STATIC_DEFAULT: usize = 2;
 const DYNAMIC_DEFAULT: usize = 4;
 
-fn startup(opts: &Options) -> TaskResult {
-    let wrapper = build_wrapper()?;
+fn startup(rounds: usize, report: &mut Report) -> TaskResult {
+    let wrapper = compile_c(WRAPPER_SOURCE, "wrapper")?;
     let static_bin = dist::build()?;
     cargo(
         &["build", "--release", "-p", "sandlock", "--bin", "sandlock"],
@@ -331,18 +849,22 @@ fn startup(opts: &Options) -> TaskResult {
     let dynamic_bin = dist::target_dir().join("release").join("sandlock");
 
     let mut explicit: Vec<&str> = vec!["run"];
-    for dir in ["/usr", "/lib", "/lib64", "/bin"] {
-        if Path::new(dir).exists() {
-            explicit.extend(["-r", dir]);
-        }
+    for dir in system_dirs() {
+        explicit.extend(["-r", dir]);
     }
     explicit.extend(["--", "/bin/true"]);
-    let wrapper_name = "minimal C wrapper (fork, exec, wait)";
-    let default_name = "sandlock run (static, default profile)";
     let mut variants = vec![
         Variant::new("bare /bin/true", "/bin/true", &[]),
-        Variant::new(wrapper_name, &wrapper, &["/bin/true"]),
-        Variant::new(default_name, &static_bin, &["run", "--", "/bin/true"]),
+        Variant::new(
+            "minimal C wrapper (fork, exec, wait)",
+            &wrapper,
+            &["/bin/true"],
+        ),
+        Variant::new(
+            "sandlock run (static, default profile)",
+            &static_bin,
+            &["run", "--", "/bin/true"],
+        ),
         Variant::new(
             "sandlock run (static, -r /usr /lib /lib64 /bin)",
             &static_bin,
@@ -379,34 +901,26 @@ fn startup(opts: &Options) -> TaskResult {
             bwrap,
             &bwrap_args,
         )),
-        None => println!("  skipped: bwrap not installed (apt-get install bubblewrap)"),
+        None => report.note("skipped bwrap: not installed (apt-get install bubblewrap)"),
     }
-    println!(
-        "  {} rounds, interleaved, after {WARMUP_ROUNDS} warm-up runs of each",
-        opts.rounds
-    );
-    let samples = interleave(&variants, opts.rounds)?;
-    let rows: Vec<Row> = variants
-        .iter()
-        .zip(&samples)
-        .map(|(v, s)| Row {
-            name: v.name.clone(),
-            summary: Summary::of(s),
-        })
-        .collect();
-    print_table(
-        &rows,
-        &[("×bare", BARE), ("×wrapper", WRAPPER)],
+    let rows = measure_rows(&variants, rounds, WARMUP_ROUNDS)?;
+    let dynamic_minus_static =
+        rows[DYNAMIC_DEFAULT].summary.median - rows[STATIC_DEFAULT].summary.median;
+    report.table(
+        "",
+        Unit::Nanos,
+        rows,
+        &[("×bare", STARTUP_BARE), ("×wrapper", WRAPPER)],
         &[Target {
             variant: STATIC_DEFAULT,
             reference: WRAPPER,
-            max_ratio: 1.2,
+            limit: 1.2,
         }],
     );
-    println!(
-        "  dynamic minus static binary (default profile, medians): {}",
-        human(rows[DYNAMIC_DEFAULT].summary.median - rows[STATIC_DEFAULT].summary.median)
-    );
+    report.note(format!(
+        "dynamic minus static binary (default profile, medians): {}",
+        human(dynamic_minus_static)
+    ));
     Ok(())
 }
 
@@ -431,8 +945,8 @@ fn cargo_stdout(args: &[&str]) -> Result<String, String> {
     Ok(stdout)
 }
 
-fn spawn(opts: &Options) -> TaskResult {
-    let rounds = opts.rounds.to_string();
+fn spawn(rounds: usize, report: &mut Report) -> TaskResult {
+    let rounds = rounds.to_string();
     let out = cargo_stdout(&[
         "run",
         "--release",
@@ -450,7 +964,7 @@ fn spawn(opts: &Options) -> TaskResult {
     let mut rows = Vec::new();
     for line in out.lines() {
         let Some(rest) = line.strip_prefix("result ") else {
-            println!("  {line}");
+            report.note(line);
             continue;
         };
         let mut fields = rest.splitn(4, ' ');
@@ -473,13 +987,16 @@ fn spawn(opts: &Options) -> TaskResult {
     if rows.len() < 2 {
         return Err("spawn_bench printed fewer than two results".to_owned());
     }
-    print_table(
-        &rows,
+    println!("{rounds} rounds, interleaved, in one process\n");
+    report.table(
+        "",
+        Unit::Nanos,
+        rows,
         &[("×std", 0)],
         &[Target {
             variant: 1,
             reference: 0,
-            max_ratio: 1.3,
+            limit: 1.3,
         }],
     );
     Ok(())
@@ -492,62 +1009,34 @@ const GETPPID_TARGET: f64 = 1.2;
 /// Runs of each variant, interleaved; each run makes two million calls.
 const GETPPID_ROUNDS: usize = 9;
 
-fn getppid(_: &Options) -> TaskResult {
+fn getppid(rounds: usize, report: &mut Report) -> TaskResult {
     let program = compile_c("xtask/src/bench/getppid.c", "getppid")?;
-    let sandlock = dist::build()?;
+    let (sandlock, floor) = sandlock_and_floor()?;
     let dir = program.parent().ok_or("no parent")?.to_owned();
-    let per_call = |cmd: &mut Command| -> Result<f64, String> {
-        let out = cmd
-            .output()
-            .map_err(|e| format!("cannot run the getppid loop: {e}"))?;
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse::<f64>()
-            .map_err(|_| {
-                format!(
-                    "the getppid loop printed {:?}",
-                    String::from_utf8_lossy(&out.stdout)
-                )
-            })
-    };
-    let (mut bare, mut floor, mut sandboxed) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..GETPPID_ROUNDS {
-        bare.push(per_call(&mut Command::new(&program))?);
-        floor.push(per_call(Command::new(&program).arg("floor"))?);
-        let mut cmd = Command::new(&sandlock);
-        cmd.arg("run").arg("-r").arg(&dir);
-        for p in ["/usr", "/lib", "/lib64"]
-            .iter()
-            .filter(|p| Path::new(p).exists())
-        {
-            cmd.args(["-r", p]);
-        }
-        cmd.arg("--").arg(&program);
-        sandboxed.push(per_call(&mut cmd)?);
-    }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let (b, f, s) = (
-        median(&mut bare),
-        median(&mut floor),
-        median(&mut sandboxed),
+    let mut variants =
+        sandboxed_variants(&sandlock, &floor, &program, &[], &[&dir], Measure::Printed);
+    // getppid.c installs the one-instruction filter itself with "floor"; Landlock does not
+    // govern getppid, so that diagnostic would say nothing.
+    variants.truncate(3);
+    variants.push(
+        Variant::new(
+            "diagnostic: seccomp only, 1-instruction RET_ALLOW filter",
+            &program,
+            &["floor"],
+        )
+        .measured(Measure::Printed),
     );
-    println!("  bare:     {b:.1} ns per getppid");
-    println!(
-        "  any seccomp filter (one RET_ALLOW instruction): {f:.1} ns ({:.2}× bare)",
-        f / b
-    );
-    println!("  sandlock: {s:.1} ns per getppid ({:.2}× bare)", s / b);
-    println!(
-        "  target: ≤ {GETPPID_TARGET:.2}× bare: {:.2}×, {}",
-        s / b,
-        if s / b <= GETPPID_TARGET {
-            "met"
-        } else {
-            "MISSED"
-        }
+    let rows = measure_rows(&variants, rounds, 1)?;
+    report.table(
+        "nanoseconds per getppid call",
+        Unit::Nanos,
+        rows,
+        &[("×bare", BARE)],
+        &[Target {
+            variant: SANDLOCK_DEFAULT,
+            reference: BARE,
+            limit: GETPPID_TARGET,
+        }],
     );
     Ok(())
 }
@@ -557,7 +1046,7 @@ fn getppid(_: &Options) -> TaskResult {
 /// Target for the supervisor's resident memory with 1,000 sandboxes, in KiB.
 const RSS_TARGET_KIB: u64 = 16 * 1024;
 
-fn rss(_: &Options) -> TaskResult {
+fn rss(_: usize, report: &mut Report) -> TaskResult {
     let out = cargo_stdout(&[
         "run",
         "--release",
@@ -571,6 +1060,7 @@ fn rss(_: &Options) -> TaskResult {
         "1000",
     ])?;
     let mut at_1000 = None;
+    println!("| sandboxes | supervisor RSS |\n|--:|--:|");
     for line in out.lines() {
         // "rss N KIB"
         let mut words = line.split_whitespace().skip(1);
@@ -578,26 +1068,22 @@ fn rss(_: &Options) -> TaskResult {
             words.next(),
             words.next().and_then(|k| k.parse::<u64>().ok()),
         ) {
-            println!(
-                "  {n:>5} sandboxes: supervisor RSS {:.1} MiB",
-                kib as f64 / 1024.0
-            );
+            println!("| {n} | {:.1} MiB |", kib as f64 / 1024.0);
+            report.notes.push(format!("{n} sandboxes: {kib} KiB"));
             if n == "1000" {
                 at_1000 = Some(kib);
             }
         }
     }
+    println!();
     let kib = at_1000.ok_or("supervisor_rss printed no result for 1000")?;
-    println!(
-        "  target: ≤ {} MiB at 1,000 sandboxes: {:.1} MiB, {}",
-        RSS_TARGET_KIB / 1024,
-        kib as f64 / 1024.0,
-        if kib <= RSS_TARGET_KIB {
-            "met"
-        } else {
-            "MISSED"
-        }
-    );
+    report.check(Check {
+        what: "supervisor RSS with 1,000 sandboxes".to_owned(),
+        value: kib as f64 / 1024.0,
+        unit: CheckUnit::Mib,
+        limit: (RSS_TARGET_KIB / 1024) as f64,
+        at_least: false,
+    });
     Ok(())
 }
 
@@ -606,7 +1092,7 @@ fn rss(_: &Options) -> TaskResult {
 /// Target for one notification round trip, in nanoseconds.
 const NOTIF_TARGET_NS: f64 = 5000.0;
 
-fn notif(_: &Options) -> TaskResult {
+fn notif(_: usize, report: &mut Report) -> TaskResult {
     let out = cargo_stdout(&[
         "run",
         "--release",
@@ -616,7 +1102,7 @@ fn notif(_: &Options) -> TaskResult {
         "notif_roundtrip",
     ])?;
     for line in out.lines() {
-        println!("  {line}");
+        report.note(line.trim());
     }
     // "notification round trip: median N ns (…)"
     let median = out
@@ -624,15 +1110,12 @@ fn notif(_: &Options) -> TaskResult {
         .and_then(|(_, rest)| rest.split_whitespace().next())
         .and_then(|n| n.parse::<f64>().ok())
         .ok_or("notif_roundtrip printed no median")?;
-    println!(
-        "  target: round trip ≤ {}: {}, {}",
-        human(NOTIF_TARGET_NS),
-        human(median),
-        if median <= NOTIF_TARGET_NS {
-            "met"
-        } else {
-            "MISSED"
-        }
-    );
+    report.check(Check {
+        what: "notification round trip (median)".to_owned(),
+        value: median,
+        unit: CheckUnit::Nanos,
+        limit: NOTIF_TARGET_NS,
+        at_least: false,
+    });
     Ok(())
 }
