@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::{
-    BARE, Measure, Report, SANDLOCK_DEFAULT, Target, TaskResult, Unit, compile_c, measure_rows,
-    sandboxed_variants, sandlock_and_floor,
+    BARE, Measure, Report, SANDLOCK_DEFAULT, Target, TaskResult, Unit, Variant, compile_c,
+    measure_rows, sandboxed_variants, sandlock_and_floor, system_dirs,
 };
 
 pub(super) const OPENS_ROUNDS: usize = 21;
@@ -85,13 +85,23 @@ pub(super) fn opens(rounds: usize, report: &mut Report) -> TaskResult {
     let (sandlock, floor) = sandlock_and_floor()?;
     let stdlib = stdlib.to_string_lossy().into_owned();
     let n = OPENS.to_string();
-    let variants = sandboxed_variants(
-        &sandlock,
-        &floor,
-        &python,
-        &["-c", OPENS_SCRIPT, &stdlib, &n],
-        &[],
-        Measure::Printed,
+    let args = ["-c", OPENS_SCRIPT, &stdlib, &n];
+    let mut variants = sandboxed_variants(&sandlock, &floor, &python, &args, &[], Measure::Printed);
+    let mut writes_args = vec!["landlock-writes".to_owned()];
+    for d in system_dirs() {
+        writes_args.extend(["-r".to_owned(), d.to_owned()]);
+    }
+    writes_args.push("--".to_owned());
+    writes_args.push(python.to_string_lossy().into_owned());
+    writes_args.extend(args.iter().map(|a| (*a).to_owned()));
+    let writes_args: Vec<&str> = writes_args.iter().map(String::as_str).collect();
+    variants.push(
+        Variant::new(
+            "diagnostic: Landlock only, reads, truncate and device ioctls not confined",
+            &floor,
+            &writes_args,
+        )
+        .measured(Measure::Printed),
     );
     let rows = measure_rows(&variants, rounds, 1)?;
     sandboxed_table(

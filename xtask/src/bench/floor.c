@@ -2,7 +2,11 @@
    without sandlock, to tell their cost from sandlock's own. MODES is a comma-separated list:
      seccomp   a one-instruction RET_ALLOW seccomp filter (what any filter costs);
      landlock  a Landlock ruleset that handles every filesystem right this kernel knows and
-               grants read and execute below each -r PATH, everything below each -w PATH.
+               grants read and execute below each -r PATH, everything below each -w PATH;
+     landlock-writes
+               the same without the read rights, TRUNCATE and IOCTL_DEV: reads, truncate and
+               device ioctls are not confined. Landlock checks an open only for the rights its
+               ruleset handles, so this shows what confining reads costs an open.
    Then it execs PROGRAM in place: no fork, no supervisor. */
 #define _GNU_SOURCE /* O_PATH */
 #include <fcntl.h>
@@ -53,12 +57,13 @@ static int add_rule(int ruleset, const char *path, uint64_t access) {
 
 int main(int argc, char **argv) {
     if (argc < 4) {
-        fprintf(stderr, "usage: floor seccomp|landlock|seccomp,landlock [-r PATH]... "
+        fprintf(stderr, "usage: floor seccomp|landlock|landlock-writes|seccomp,landlock [-r PATH]... "
                         "[-w PATH]... -- PROGRAM [ARGS...]\n");
         return 2;
     }
     int want_seccomp = strstr(argv[1], "seccomp") != NULL;
     int want_landlock = strstr(argv[1], "landlock") != NULL;
+    int writes_only = strstr(argv[1], "landlock-writes") != NULL;
     int i = 2;
     int ruleset = -1;
     if (want_landlock) {
@@ -75,6 +80,8 @@ int main(int argc, char **argv) {
             handled |= LANDLOCK_ACCESS_FS_TRUNCATE;
         if (abi >= 5)
             handled |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+        if (writes_only)
+            handled &= ~(READ_RIGHTS | LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV);
         struct landlock_ruleset_attr attr = {.handled_access_fs = handled};
         ruleset = syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
         if (ruleset < 0) {
@@ -83,7 +90,8 @@ int main(int argc, char **argv) {
         }
         for (; i + 1 < argc && strcmp(argv[i], "--") != 0; i += 2) {
             uint64_t access = strcmp(argv[i], "-w") == 0 ? handled : READ_RIGHTS;
-            if (add_rule(ruleset, argv[i + 1], access & handled) != 0)
+            /* A rule must grant something the ruleset handles. */
+            if ((access & handled) != 0 && add_rule(ruleset, argv[i + 1], access & handled) != 0)
                 return 1;
         }
     }
