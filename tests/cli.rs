@@ -3,7 +3,9 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use sandlock_tests::{Scratch, run, run_system, sandlock, text};
+use sandlock_tests::{
+    Scratch, degraded, landlock_abi, run, run_system, sandlock, sandlock_run, text,
+};
 
 #[test]
 fn echo_with_the_default_profile() {
@@ -124,7 +126,9 @@ fn supervisor_death_kills_the_whole_tree() {
             cmd.env("SANDLOCK_FAKE_FEATURES", f);
         }
         let mut child = cmd
-            .args(["run", "--", "sh", "-c", &script])
+            .arg("run")
+            .args(degraded())
+            .args(["--", "sh", "-c", &script])
             .spawn()
             .unwrap();
         let mut seen = false;
@@ -152,9 +156,9 @@ fn supervisor_death_kills_the_whole_tree() {
 fn timeout_without_ipc_scoping_still_kills_a_setsid_grandchild() {
     let marker = format!("sleep {}.{}", 3200 + std::process::id() % 1000, 3);
     let script = setsid_script(&marker);
-    let out = sandlock()
+    let out = sandlock_run()
         .env("SANDLOCK_FAKE_FEATURES", "landlock=5")
-        .args(["run", "-t", "1", "--", "sh", "-c", &script])
+        .args(["-t", "1", "--", "sh", "-c", &script])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(124), "{}", text(&out));
@@ -202,6 +206,12 @@ fn reading_outside_the_granted_paths_fails() {
     assert_eq!(bare.stdout, b"top secret\n");
 
     let out = run_system(&[], &["cat", secret]);
+    if landlock_abi() == 0 {
+        // A degraded run: nothing confines the filesystem, as the status says.
+        assert_eq!(out.stdout, b"top secret\n", "{}", text(&out));
+        assert_landlock_off();
+        return;
+    }
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -218,6 +228,13 @@ fn writing_under_a_read_only_path_fails() {
     let target_s = target.to_str().unwrap();
     let write = format!("echo x > {target_s}");
     let out = run_system(&["-r", dir.path()], &["sh", "-c", &write]);
+    if landlock_abi() == 0 {
+        // A degraded run: the read-only grant is not enforced, as the status says.
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert!(target.exists());
+        assert_landlock_off();
+        return;
+    }
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("Permission denied"), "{stderr}");
@@ -297,8 +314,8 @@ fn deny_syscall_denies_it() {
 #[test]
 fn status_fd_reports_json() {
     let (mut reader, writer) = std::io::pipe().unwrap();
-    let mut child = sandlock()
-        .args(["run", "--status-fd", "1", "--", "sh", "-c", "exit 3"])
+    let mut child = sandlock_run()
+        .args(["--status-fd", "1", "--", "sh", "-c", "exit 3"])
         .stdout(Stdio::from(writer))
         .spawn()
         .unwrap();
@@ -316,8 +333,8 @@ fn status_fd_reports_json() {
 
 #[test]
 fn clean_env_and_env() {
-    let out = sandlock()
-        .args(["run", "--clean-env", "--env", "EXTRA=1", "--", "env"])
+    let out = sandlock_run()
+        .args(["--clean-env", "--env", "EXTRA=1", "--", "env"])
         .env("SANDLOCK_SECRET_VAR", "x")
         .output()
         .unwrap();
@@ -368,8 +385,9 @@ fn inherited_fds_are_closed() {
     );
     // /proc is not in the default profile; grant it to list the fds.
     let inner = format!(
-        "{} run -r /proc -r /usr -r /lib -r /lib64 -r /bin -- ls /proc/self/fd",
-        bin.display()
+        "{} run {} -r /proc -r /usr -r /lib -r /lib64 -r /bin -- ls /proc/self/fd",
+        bin.display(),
+        degraded().join(" ")
     );
     let out = std::process::Command::new("sh")
         .args(["-c", &script(&inner)])
@@ -387,33 +405,38 @@ fn inherited_fds_are_closed() {
 fn a_nested_sandlock_keeps_the_outer_protections() {
     let bin = sandlock_tests::sandlock_bin();
     let bin = bin.to_str().unwrap();
+    // `sandlock run OUTER… -- sandlock run INNER…`, both degraded where Landlock is missing.
+    let nested = |outer: &[&str], inner: &[&str]| {
+        let mut args = vec!["run"];
+        args.extend_from_slice(outer);
+        args.extend_from_slice(&["--", bin, "run"]);
+        args.extend_from_slice(degraded());
+        args.extend_from_slice(inner);
+        run(&args)
+    };
+    // Without Landlock neither sandbox confines the filesystem: every access below goes
+    // through, and both say so; seccomp still keeps the inner one from a second listener.
+    let landlock = landlock_abi() > 0;
     let dir = Scratch::new("nested");
     let secret = dir.join("secret");
     std::fs::write(&secret, "s").unwrap();
     // Outer: everything readable (including the secret), /tmp writable for the inner TMPDIR.
     let inner_cmd = format!("cat {}; echo rc=$?", secret.display());
-    let out = run(&[
-        "run",
-        "-r",
-        "/",
-        "-w",
-        "/tmp",
-        "--",
-        bin,
-        "run",
-        "--status-fd",
-        "2",
-        "--",
-        "sh",
-        "-c",
-        &inner_cmd,
-    ]);
+    let out = nested(
+        &["-r", "/", "-w", "/tmp"],
+        &["--status-fd", "2", "--", "sh", "-c", &inner_cmd],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    // The inner default profile does not grant the scratch dir: denied inside.
-    assert!(stdout.contains("rc=1"), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("Permission denied"), "{stderr}");
+    if landlock {
+        // The inner default profile does not grant the scratch dir: denied inside.
+        assert!(stdout.contains("rc=1"), "{}", text(&out));
+        assert!(stderr.contains("Permission denied"), "{stderr}");
+    } else {
+        assert!(stdout.contains("rc=0"), "{}", text(&out));
+        assert!(stderr.contains("\"level\":\"none\""), "{stderr}");
+    }
     // The inner sandbox could not get a second listener and says so.
     assert!(stderr.contains("\"listener\":false"), "{stderr}");
     assert!(
@@ -424,24 +447,10 @@ fn a_nested_sandlock_keeps_the_outer_protections() {
     // outer read-only path.
     let probe = dir.join("probe");
     let write = format!("echo x > {}", probe.display());
-    let out = run(&[
-        "run",
-        "-r",
-        "/",
-        "-w",
-        "/tmp",
-        "--",
-        bin,
-        "run",
-        "-r",
-        "/",
-        "-w",
-        dir.path(),
-        "--",
-        "sh",
-        "-c",
-        &write,
-    ]);
+    let out = nested(
+        &["-r", "/", "-w", "/tmp"],
+        &["-r", "/", "-w", dir.path(), "--", "sh", "-c", &write],
+    );
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -452,31 +461,141 @@ fn a_nested_sandlock_keeps_the_outer_protections() {
     let ro = Scratch::new("nested-ro");
     let ro_probe = ro.join("probe");
     let ro_write = format!("echo x > {}", ro_probe.display());
-    let out = run(&[
-        "run",
-        "-r",
-        "/",
-        "-w",
-        dir.path(),
-        "--",
-        bin,
-        "run",
-        "-r",
-        "/",
-        "-w",
-        ro.path(),
-        "--",
-        "sh",
-        "-c",
-        &ro_write,
-    ]);
+    let out = nested(
+        &["-r", "/", "-w", dir.path()],
+        &["-r", "/", "-w", ro.path(), "--", "sh", "-c", &ro_write],
+    );
     assert_eq!(
         out.status.code(),
-        Some(2),
-        "the outer read-only grant wins: {}",
+        Some(if landlock { 2 } else { 0 }),
+        "the outer read-only grant wins (with Landlock): {}",
         text(&out)
     );
-    assert!(!ro_probe.exists());
+    assert_eq!(ro_probe.exists(), !landlock);
+}
+
+/// Asserts that `sandlock run --status-fd` and `sandlock check` both say Landlock is off.
+fn assert_landlock_off() {
+    let out = run(&["run", "--status-fd", "1", "--", "true"]);
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        status.contains("\"landlock\":{\"kernel_abi\":0,\"level\":\"none\""),
+        "{}",
+        text(&out)
+    );
+    assert!(status.contains("\"unavailable\":"), "{}", text(&out));
+    let out = run(&["check"]);
+    let check = String::from_utf8_lossy(&out.stdout);
+    assert!(check.contains("\nLandlock: no ("), "{check}");
+    assert!(check.contains("  landlock: none (kernel ABI 0)"), "{check}");
+}
+
+/// Without Landlock `sandlock run` refuses to start, naming `--allow-degraded`; with it, the
+/// command runs and seccomp and the supervisor still enforce. On a kernel with Landlock the
+/// same is checked with Landlock turned off by `SANDLOCK_FAKE_FEATURES` (debug builds only).
+#[test]
+fn without_landlock_run_refuses_unless_degraded_is_allowed() {
+    let fake = landlock_abi() > 0;
+    if fake && !cfg!(debug_assertions) {
+        println!("no check: release builds ignore SANDLOCK_FAKE_FEATURES");
+        return;
+    }
+    let off = || {
+        let mut c = sandlock();
+        if fake {
+            c.env("SANDLOCK_FAKE_FEATURES", "landlock=0");
+        }
+        c
+    };
+    let out = off().args(["run", "--", "true"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Landlock is unavailable") && stderr.contains("--allow-degraded"),
+        "{stderr}"
+    );
+    let check = off().arg("check").output().unwrap();
+    let check_out = String::from_utf8_lossy(&check.stdout);
+    assert!(check_out.contains("\nLandlock: no ("), "{check_out}");
+    assert!(
+        check_out.contains("refuses to start unless --allow-degraded is given"),
+        "{check_out}"
+    );
+
+    // Degraded: the command runs and the status says Landlock enforced nothing.
+    let out = off()
+        .args([
+            "run",
+            "--allow-degraded",
+            "--status-fd",
+            "1",
+            "-e",
+            "exit 3",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        status.contains("\"landlock\":{\"kernel_abi\":0,\"level\":\"none\""),
+        "{status}"
+    );
+    assert!(status.contains("\"unavailable\":"), "{status}");
+    // The seccomp filter still denies: a --deny-syscall, and namespace creation outright.
+    let out = off()
+        .args([
+            "run",
+            "--allow-degraded",
+            "--deny-syscall",
+            "mkdirat",
+            "--deny-syscall",
+            "mkdir",
+            "-e",
+            "mkdir \"$TMPDIR/d\"",
+        ])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Operation not permitted"),
+        "{}",
+        text(&out)
+    );
+    let out = off()
+        .args([
+            "run",
+            "--allow-degraded",
+            "-r",
+            "/",
+            "--",
+            "unshare",
+            "--user",
+            "true",
+        ])
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    // The supervisor still holds its listener and the timeout still kills.
+    let out = off()
+        .args([
+            "run",
+            "--allow-degraded",
+            "--status-fd",
+            "1",
+            "-t",
+            "1",
+            "--",
+            "sleep",
+            "30",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(124), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\"supervisor\":{\"listener\":true}"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -535,7 +654,7 @@ const PY: &str = "/usr/bin/python3";
 fn landlock_at_least(abi: u32, missing: &str) -> Option<bool> {
     let have = sandlock::KernelFeatures::get().effective_landlock_abi();
     if have == 0 {
-        let out = run(&["run", "--", "true"]);
+        let out = sandlock().args(["run", "--", "true"]).output().unwrap();
         assert_eq!(out.status.code(), Some(125), "{}", text(&out));
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("Landlock is unavailable"),
@@ -666,8 +785,8 @@ fn net_allow_bind_allows_exactly_its_ports() {
 fn sigterm_to_sandlock_kills_the_tree_and_cleans_up() {
     let marker = format!("sleep {}.{}", 3300 + std::process::id() % 1000, 4);
     let script = format!("setsid sh -c '{marker}' & echo \"$TMPDIR\"; {marker}1");
-    let mut child = sandlock()
-        .args(["run", "--", "sh", "-c", &script])
+    let mut child = sandlock_run()
+        .args(["--", "sh", "-c", &script])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

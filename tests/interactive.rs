@@ -11,16 +11,17 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use sandlock_tests::{sandlock_bin, text};
+use sandlock_tests::{degraded, sandlock_bin, text};
 
-/// Drives `sandlock run -i -- …` on a pty. argv: SANDLOCK CASE. Exits 0 on success, else
-/// prints `FAIL: why` and the transcript and exits 1.
+/// Drives `sandlock run -i -- …` on a pty. argv: SANDLOCK CASE [RUN-OPTION…] (the options go
+/// after `run`: `--allow-degraded` without Landlock). Exits 0 on success, else prints
+/// `FAIL: why` and the transcript and exits 1.
 const DRIVER: &str = r#"
 import os, pty, select, signal, sys, time
 
-SANDLOCK, CASE = sys.argv[1], sys.argv[2]
+SANDLOCK, CASE, OPTIONS = sys.argv[1], sys.argv[2], sys.argv[3:]
 STEP_TIMEOUT = 20.0
-SANDBOXED = [SANDLOCK, "run", "-i", "--"]
+SANDBOXED = [SANDLOCK, "run"] + OPTIONS + ["-i", "--"]
 # The pty's session leader, which this script waits for.
 ARGV = {
     "shell": SANDBOXED + ["sh"],
@@ -28,8 +29,8 @@ ARGV = {
     # A caller that reads the terminal after sandlock: it can only if sandlock gave the
     # terminal back to the caller's process group.
     "handback": ["/bin/sh", "-c",
-                 '"$0" run -i -- sh -c "exit 5"; echo status-$?; read x; echo got-$x',
-                 SANDLOCK],
+                 '"$0" run "$@" -i -- sh -c "exit 5"; echo status-$?; read x; echo got-$x',
+                 SANDLOCK] + OPTIONS,
 }
 transcript = bytearray()
 status = None
@@ -150,6 +151,7 @@ fn drive(case: &str) {
         .arg(DRIVER)
         .arg(sandlock_bin())
         .arg(case)
+        .args(degraded())
         .stdin(Stdio::null())
         .output()
         .expect("run python3");

@@ -3,10 +3,12 @@
 use std::time::Duration;
 
 use sandlock::{Command, Policy, Sandbox, SandboxError, Stdio};
-use sandlock_tests::Scratch;
+use sandlock_tests::{Scratch, landlock_abi};
 
+/// Read access to the system paths; a degraded run where sandlock has no Landlock (without
+/// one, `Sandbox::new` refuses: `spawn_reports_the_enforcement` checks that).
 fn system_policy() -> sandlock::PolicyBuilder {
-    let mut b = Policy::builder();
+    let mut b = Policy::builder().allow_degraded(landlock_abi() == 0);
     for p in ["/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc"] {
         if std::path::Path::new(p).exists() {
             b = b.fs_read(p);
@@ -101,8 +103,46 @@ fn spawn_reports_the_enforcement() {
     let s = sandbox.status();
     assert!(s.seccomp.instructions > 0);
     let kf = sandlock::KernelFeatures::get();
-    if kf.effective_landlock_abi() >= 6 {
-        assert_eq!(s.landlock.level, sandlock::LandlockLevel::Full);
+    let abi = kf.effective_landlock_abi();
+    assert_eq!(s.landlock.kernel_abi, abi);
+    match abi {
+        0 => {
+            // No Landlock: refused unless the policy allows a degraded run, which reports it.
+            let refused = Sandbox::new(system_policy().allow_degraded(false).build().unwrap());
+            assert!(
+                matches!(
+                    refused,
+                    Err(SandboxError::Prepare(
+                        sandlock::PrepareError::LandlockUnavailable(_)
+                    ))
+                ),
+                "{refused:?}"
+            );
+            assert_eq!(s.landlock.level, sandlock::LandlockLevel::None);
+            assert!(s.landlock.unavailable.is_some(), "{s:?}");
+        }
+        // The default profile asks for everything up to IPC scoping (ABI 6).
+        1..=5 => {
+            assert_eq!(s.landlock.level, sandlock::LandlockLevel::Partial);
+            assert!(
+                s.landlock
+                    .missing
+                    .contains(&"IPC scoping of abstract unix sockets and signals (ABI 6)"),
+                "{s:?}"
+            );
+            if abi < 4 {
+                assert!(
+                    s.landlock
+                        .missing
+                        .contains(&"TCP bind and connect ports (ABI 4)"),
+                    "{s:?}"
+                );
+            }
+        }
+        _ => {
+            assert_eq!(s.landlock.level, sandlock::LandlockLevel::Full);
+            assert!(s.landlock.missing.is_empty(), "{s:?}");
+        }
     }
     let r = sandbox.spawn(&Command::new("true")).unwrap();
     assert_eq!(r.supervised(), kf.new_listener.is_available());

@@ -94,26 +94,12 @@ pub(crate) fn bare(body: &str) -> Output {
     bare_command(body).output().expect("run python3")
 }
 
-/// The Landlock ABI sandlock can use here (0: none, or turned off by
-/// `SANDLOCK_FAKE_FEATURES`).
-pub(crate) fn landlock_abi() -> u32 {
-    sandlock::KernelFeatures::get().effective_landlock_abi()
-}
+pub(crate) use sandlock_tests::{degraded, landlock_abi};
 
 /// Skips the calling test (returns `true`) unless Landlock is there at all: without it sandlock
 /// refuses to run, and these attacks are Landlock's to stop.
 pub(crate) fn skip_without_landlock() -> bool {
     sandlock_tests::skip_unless(landlock_abi() >= 1, "Landlock")
-}
-
-/// `--allow-degraded` where the kernel has no Landlock, so that attacks the seccomp filter
-/// stops still run there; nothing where it has.
-pub(crate) fn degraded() -> &'static [&'static str] {
-    if landlock_abi() == 0 {
-        &["--allow-degraded"]
-    } else {
-        &[]
-    }
 }
 
 /// Yama's `kernel.yama.ptrace_scope` (0 without Yama).
@@ -200,7 +186,6 @@ pub(crate) fn expect(out: &Output, code: i32, lines: &[&str]) {
 /// Runs `sandlock run ARGS…` (with `--allow-degraded` on a kernel without Landlock).
 pub(crate) fn run_sandboxed(args: &[&str]) -> Output {
     let mut all = vec!["run"];
-    all.extend_from_slice(degraded());
     all.extend_from_slice(args);
     run(&all)
 }

@@ -29,9 +29,40 @@ pub fn sandlock() -> Command {
     c
 }
 
-/// Runs `sandlock ARGS…` and returns its output.
+/// The Landlock ABI sandlock can use here: 0 when the kernel has none, or when
+/// `SANDLOCK_FAKE_FEATURES` (which the `sandlock` binary the tests run also honours) turned it
+/// off or down.
+pub fn landlock_abi() -> u32 {
+    sandlock::KernelFeatures::get().effective_landlock_abi()
+}
+
+/// `--allow-degraded` where sandlock has no Landlock to use, nothing elsewhere. Without
+/// Landlock `sandlock run` refuses to start unless it is given (`cli.rs` checks that refusal),
+/// so the tests of what seccomp and the supervisor enforce pass it there and still run.
+pub fn degraded() -> &'static [&'static str] {
+    if landlock_abi() == 0 {
+        &["--allow-degraded"]
+    } else {
+        &[]
+    }
+}
+
+/// `sandlock run` followed by [`degraded`]: add the options and the command.
+pub fn sandlock_run() -> Command {
+    let mut c = sandlock();
+    c.arg("run").args(degraded());
+    c
+}
+
+/// Runs `sandlock ARGS…` and returns its output. When `ARGS` start with `run`, [`degraded`]
+/// follows it; use [`sandlock`] to see the refusal.
 pub fn run(args: &[&str]) -> Output {
-    sandlock().args(args).output().expect("run sandlock")
+    let mut c = sandlock();
+    match args.split_first() {
+        Some((&"run", rest)) => c.arg("run").args(degraded()).args(rest),
+        _ => c.args(args),
+    };
+    c.output().expect("run sandlock")
 }
 
 /// The read-only system paths a command needs to start.
@@ -43,9 +74,11 @@ pub fn system_read_args() -> Vec<String> {
         .collect()
 }
 
-/// Runs `sandlock run` with read access to the system paths only, plus `opts`, on `cmd`.
+/// Runs `sandlock run` ([`degraded`] where needed) with read access to the system paths only,
+/// plus `opts`, on `cmd`.
 pub fn run_system(opts: &[&str], cmd: &[&str]) -> Output {
     let mut args = vec!["run".to_owned()];
+    args.extend(degraded().iter().map(|s| (*s).to_owned()));
     args.extend(system_read_args());
     args.extend(opts.iter().map(|s| (*s).to_owned()));
     args.push("--".to_owned());

@@ -34,6 +34,15 @@ fn cloexec(fd: i32) -> bool {
     flags & libc::O_CLOEXEC as u32 != 0
 }
 
+/// Whether the kernel knows `CLOSE_RANGE_CLOEXEC` (5.11; sandlock does not use it).
+fn cloexec_flag_known() -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("osrelease");
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (5, 11)
+}
+
 const CHILD: &str = "close-range";
 
 /// Closing fds changes the process, so this runs in a child that runs nothing else.
@@ -48,8 +57,17 @@ fn closes_and_marks_cloexec() {
     }
     // stdin is /dev/null without O_CLOEXEC (std's own fds always have it).
     assert!(!cloexec(0));
-    assert_eq!(close_range(0, 0, libc::CLOSE_RANGE_CLOEXEC), Ok(()));
-    assert!(cloexec(0));
+    if cloexec_flag_known() {
+        assert_eq!(close_range(0, 0, libc::CLOSE_RANGE_CLOEXEC), Ok(()));
+        assert!(cloexec(0));
+    } else {
+        // CLOSE_RANGE_CLOEXEC came in 5.11: before, the flag is unknown and nothing changes.
+        assert_eq!(
+            close_range(0, 0, libc::CLOSE_RANGE_CLOEXEC),
+            Err(Errno::EINVAL)
+        );
+        assert!(!cloexec(0));
+    }
 
     let keep = std::fs::File::open("/dev/null").expect("open");
     let doomed: Vec<i32> = (0..3)
