@@ -1,11 +1,18 @@
 //! What a handler sees of one notification: [`NotifCtx`].
 
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+
+use sandlock_sys::Errno;
+use sandlock_sys::pidfd::PidFd;
 use sandlock_sys::seccomp::NotifFd;
 use sandlock_sys::structs::SeccompNotif;
 use zerocopy::{FromBytes, IntoBytes};
 
-use crate::SandboxId;
-use crate::mem::{MemAccess, MemError, RemoteMem};
+use crate::answer::Responder;
+use crate::mem::{MemError, RemoteMem};
+use crate::reactor::ReactorConfig;
+use crate::{HandlerError, SandboxId};
 
 /// One pending notification, handed to a handler.
 ///
@@ -23,10 +30,12 @@ use crate::mem::{MemAccess, MemError, RemoteMem};
 pub struct NotifCtx<'a> {
     notif: SeccompNotif,
     sandbox: SandboxId,
-    listener: &'a NotifFd,
+    listener: &'a Arc<NotifFd>,
     mem: RemoteMem,
     touched_memory: bool,
     unchecked_reads: bool,
+    addfd_send: bool,
+    deferred: bool,
 }
 
 impl std::fmt::Debug for NotifCtx<'_> {
@@ -43,16 +52,18 @@ impl<'a> NotifCtx<'a> {
     pub(crate) fn new(
         notif: SeccompNotif,
         sandbox: SandboxId,
-        listener: &'a NotifFd,
-        access: MemAccess,
+        listener: &'a Arc<NotifFd>,
+        config: &ReactorConfig,
     ) -> NotifCtx<'a> {
         NotifCtx {
             notif,
             sandbox,
             listener,
-            mem: RemoteMem::new(notif.pid, access),
+            mem: RemoteMem::new(notif.pid, config.mem_access),
             touched_memory: false,
             unchecked_reads: false,
+            addfd_send: config.addfd_send,
+            deferred: false,
         }
     }
 
@@ -159,6 +170,59 @@ impl<'a> NotifCtx<'a> {
         Ok(())
     }
 
+    /// Takes the right to answer this notification later, from any thread; the handler then
+    /// returns [`Verdict::Deferred`](crate::Verdict::Deferred). See [`Responder`].
+    ///
+    /// Call it once: every responder of one notification answers the same cookie, and only the
+    /// first answer reaches the caller.
+    pub fn responder(&mut self) -> Responder {
+        self.deferred = true;
+        Responder::new(Arc::clone(self.listener), self.notif.id, self.addfd_send)
+    }
+
+    /// Whether [`responder`](Self::responder) was called.
+    pub(crate) fn deferred(&self) -> bool {
+        self.deferred
+    }
+
+    /// A pidfd of the calling task, checked to be the caller (not a process that reused its
+    /// pid): the task's own with `PIDFD_THREAD` (6.9), else its thread group leader's, whose fd
+    /// table the caller shares unless it was cloned without `CLONE_FILES`.
+    ///
+    /// # Errors
+    /// [`MemError::Gone`] when the caller left its call; the error of `pidfd_open`.
+    pub fn caller_pidfd(&mut self) -> Result<PidFd, HandlerError> {
+        /// `PIDFD_THREAD` (6.9): a pidfd for a thread, not only a thread group leader.
+        const PIDFD_THREAD: u32 = libc::O_EXCL as u32;
+        let tid = libc::pid_t::try_from(self.notif.pid).map_err(|_| Errno::ESRCH)?;
+        let pidfd = match PidFd::open(tid, PIDFD_THREAD) {
+            Ok(fd) => fd,
+            Err(Errno::EINVAL) => PidFd::open(thread_group_of(tid)?, 0)?,
+            Err(e) => return Err(e.into()),
+        };
+        // The pid may have been reused between the notification and pidfd_open: if the caller
+        // is still in its call, the pid still names it.
+        check(self.listener, self.notif.id)?;
+        Ok(pidfd)
+    }
+
+    /// Duplicates the caller's fd `fd` into the supervisor (`pidfd_getfd`, 5.6), to act on
+    /// it on the caller's behalf. Sockets, pipes and files alike: the duplicate shares the
+    /// open file description, so what the supervisor does with it is what the caller would.
+    ///
+    /// # Errors
+    /// `EBADF` for a negative or closed fd; [`MemError::Gone`]; the errors of
+    /// [`caller_pidfd`](Self::caller_pidfd) and `pidfd_getfd` (`ENOSYS` before 5.6).
+    pub fn caller_fd(&mut self, fd: u64) -> Result<OwnedFd, HandlerError> {
+        // The kernel reads fd arguments as `int`: only the low 32 bits count.
+        let fd = fd as u32 as i32;
+        if fd < 0 {
+            return Err(Errno::EBADF.into());
+        }
+        let pidfd = self.caller_pidfd()?;
+        Ok(pidfd.get_fd(fd)?)
+    }
+
     /// Whether memory was read since the last successful [`check_valid`](Self::check_valid).
     pub(crate) fn has_unchecked_reads(&self) -> bool {
         self.unchecked_reads
@@ -171,4 +235,15 @@ fn check(listener: &NotifFd, id: u64) -> Result<(), MemError> {
     } else {
         Err(MemError::Gone { id })
     }
+}
+
+/// The thread group (process) id of task `tid`, from `/proc/TID/status`.
+fn thread_group_of(tid: libc::pid_t) -> Result<libc::pid_t, Errno> {
+    let status = std::fs::read(format!("/proc/{tid}/status")).map_err(|_| Errno::ESRCH)?;
+    status
+        .split(|&b| b == b'\n')
+        .find_map(|line| line.strip_prefix(b"Tgid:"))
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or(Errno::ESRCH)
 }

@@ -65,12 +65,14 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod answer;
 mod ctx;
 mod handlers;
 mod mem;
 mod reactor;
 mod verdict;
 
+pub use answer::Responder;
 pub use ctx::NotifCtx;
 pub use handlers::{Handler, HandlerResult, HandlerTable};
 pub use mem::{MemAccess, MemError};

@@ -10,12 +10,12 @@ use std::time::Duration;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use sandlock_sys::features::KernelFeatures;
-use sandlock_sys::flags::{AddfdFlags, NotifRespFlags};
 use sandlock_sys::pidfd::PidFd;
 use sandlock_sys::seccomp::{NotifBuf, NotifFd};
-use sandlock_sys::structs::{SeccompNotif, SeccompNotifAddfd, SeccompNotifResp};
+use sandlock_sys::structs::SeccompNotif;
 use sandlock_sys::{Arch, Errno};
 
+use crate::answer::{Outcome, send_verdict};
 use crate::ctx::NotifCtx;
 use crate::handlers::HandlerTable;
 use crate::mem::{MemAccess, MemError};
@@ -23,9 +23,6 @@ use crate::verdict::{HandlerError, Verdict};
 
 /// Token of the [`Waker`]; sources get tokens from 1 up, never reused.
 const WAKE_TOKEN: Token = Token(0);
-
-/// Largest errno a response may carry (`MAX_ERRNO` in the kernel).
-const MAX_ERRNO: i32 = 4095;
 
 /// Identifies a sandbox registered with a [`Reactor`]. Never reused within one reactor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -103,8 +100,8 @@ impl ReactorConfig {
 
 /// Per-sandbox counters, for tests and status reports.
 ///
-/// Every received notification ends in exactly one of `answered`, `died_before_answer` or
-/// `send_errors`; the other counters say *why* an answer was what it was.
+/// Every received notification ends in exactly one of `answered`, `died_before_answer`,
+/// `send_errors` or `deferred`; the other counters say *why* an answer was what it was.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SandboxStats {
@@ -133,6 +130,9 @@ pub struct SandboxStats {
     pub inject_failed: u64,
     /// [`Verdict::Kill`] verdicts.
     pub kill_requested: u64,
+    /// Notifications handed to a [`Responder`](crate::Responder) ([`Verdict::Deferred`]);
+    /// their answers are not counted here.
+    pub deferred: u64,
 }
 
 /// Something the caller of [`Reactor::run_once`] must know about. Notifications themselves are
@@ -228,7 +228,7 @@ pub enum PollError {
 /// What a sandbox's registration is made of.
 struct Sandbox {
     /// `None` once closed (hang-up or failure).
-    listener: Option<NotifFd>,
+    listener: Option<Arc<NotifFd>>,
     listener_token: Token,
     handlers: HandlerTable,
     watched: Vec<Watched>,
@@ -363,7 +363,7 @@ impl Reactor {
         self.sandboxes.insert(
             id,
             Sandbox {
-                listener: Some(listener),
+                listener: Some(Arc::new(listener)),
                 listener_token: token,
                 handlers,
                 watched: Vec::new(),
@@ -605,7 +605,7 @@ fn deregister(poll: &Poll, sources: &mut HashMap<Token, Source>, token: Token, f
 /// Runs the handler of one notification and answers it.
 fn dispatch(
     sandbox: SandboxId,
-    listener: &NotifFd,
+    listener: &Arc<NotifFd>,
     handlers: &mut HandlerTable,
     stats: &mut SandboxStats,
     notif: SeccompNotif,
@@ -617,7 +617,7 @@ fn dispatch(
         stats.foreign_arch += 1;
         deny
     } else if let Some(handler) = handlers.get_mut(notif.data.nr) {
-        let mut ctx = NotifCtx::new(notif, sandbox, listener, config.mem_access);
+        let mut ctx = NotifCtx::new(notif, sandbox, listener, config);
         let verdict = match catch_unwind(AssertUnwindSafe(|| handler(&mut ctx))) {
             Ok(Ok(verdict)) => verdict,
             Ok(Err(HandlerError::Mem(MemError::Gone { .. }))) => {
@@ -634,6 +634,15 @@ fn dispatch(
             }
         };
         let verdict = match verdict {
+            // The responder answers; the reactor's part is done.
+            Verdict::Deferred if ctx.deferred() => {
+                stats.deferred += 1;
+                return;
+            }
+            Verdict::Deferred => {
+                stats.handler_errors += 1;
+                Verdict::Errno(Errno::EPERM)
+            }
             Verdict::Continue if ctx.memory_touched() => {
                 stats.continue_refused += 1;
                 Verdict::Errno(Errno::EPERM)
@@ -663,86 +672,28 @@ fn respond(
     config: &ReactorConfig,
     out: &mut Vec<ReactorEvent>,
 ) {
-    let id = notif.id;
-    let errno = |e: Errno| SeccompNotifResp {
-        id,
-        val: 0,
-        error: -e.raw(),
-        flags: 0,
-    };
-    let resp = match verdict {
-        Verdict::Errno(e) if (1..=MAX_ERRNO).contains(&e.raw()) => errno(e),
-        Verdict::Errno(_) => {
-            stats.handler_errors += 1;
-            errno(Errno::EPERM)
-        }
-        Verdict::Return(val) => SeccompNotifResp {
-            id,
-            val,
-            error: 0,
-            flags: 0,
-        },
-        Verdict::Continue => SeccompNotifResp {
-            id,
-            val: 0,
-            error: 0,
-            flags: NotifRespFlags::CONTINUE.bits(),
-        },
+    let verdict = match verdict {
         Verdict::Kill => {
             stats.kill_requested += 1;
             out.push(ReactorEvent::KillRequested {
                 sandbox,
                 pid: notif.pid,
             });
-            errno(Errno::EPERM)
+            Verdict::Errno(Errno::EPERM)
         }
-        Verdict::InjectFd { fd, cloexec } => {
-            let flags = if config.addfd_send {
-                AddfdFlags::SEND
-            } else {
-                AddfdFlags::empty()
-            };
-            let addfd = SeccompNotifAddfd {
-                id,
-                flags: flags.bits(),
-                srcfd: fd.as_raw_fd() as u32,
-                newfd: 0,
-                newfd_flags: if cloexec { libc::O_CLOEXEC as u32 } else { 0 },
-            };
-            match retry_eintr(|| listener.addfd(&addfd)) {
-                Ok(_) if config.addfd_send => {
-                    stats.answered += 1;
-                    return;
-                }
-                Ok(newfd) => SeccompNotifResp {
-                    id,
-                    val: i64::from(newfd),
-                    error: 0,
-                    flags: 0,
-                },
-                Err(Errno::ENOENT) => {
-                    stats.died_before_answer += 1;
-                    return;
-                }
-                Err(_) => {
-                    stats.inject_failed += 1;
-                    errno(Errno::EPERM)
-                }
-            }
-        }
+        v => v,
     };
-    match retry_eintr(|| listener.send(&resp)) {
-        Ok(()) => stats.answered += 1,
-        Err(Errno::ENOENT) => stats.died_before_answer += 1,
-        Err(_) => stats.send_errors += 1,
-    }
-}
-
-fn retry_eintr<T>(mut f: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
-    loop {
-        match f() {
-            Err(Errno::EINTR) => continue,
-            other => return other,
+    match send_verdict(listener, notif.id, verdict, config.addfd_send) {
+        Outcome::Answered => stats.answered += 1,
+        Outcome::Gone => stats.died_before_answer += 1,
+        Outcome::SendFailed(_) => stats.send_errors += 1,
+        Outcome::InjectFailed => {
+            stats.inject_failed += 1;
+            stats.answered += 1;
+        }
+        Outcome::Invalid => {
+            stats.handler_errors += 1;
+            stats.answered += 1;
         }
     }
 }

@@ -37,6 +37,10 @@ pub enum Verdict {
     /// that read or wrote memory during this notification is answered `EPERM` and counted in
     /// [`SandboxStats::continue_refused`](crate::SandboxStats::continue_refused).
     Continue,
+    /// The answer comes later, through the [`Responder`](crate::Responder) the handler took
+    /// with [`NotifCtx::responder`](crate::NotifCtx::responder). Returned without a responder
+    /// taken, it is answered `EPERM`.
+    Deferred,
 }
 
 /// Why a handler could not decide. Every error is answered `EPERM` (fail closed), except

@@ -43,6 +43,7 @@ pub mod spawn;
 pub mod structs;
 pub mod supervise;
 pub mod syscalls;
+pub mod thread;
 
 pub use errno::Errno;
 pub use syscalls::{Arch, UnknownSyscall};

@@ -54,6 +54,15 @@ pub enum PrepareError {
     /// The seccomp filter could not be compiled.
     #[error("cannot compile the seccomp filter")]
     Filter(#[from] sandlock_bpf::Error),
+    /// A feature served by the supervisor cannot be set up (e.g. a host name that does not
+    /// resolve).
+    #[error("{feature}: {message}")]
+    Feature {
+        /// The feature, as the CLI spells its option (e.g. `--net-allow`).
+        feature: &'static str,
+        /// What is wrong, naming the offending value.
+        message: String,
+    },
 }
 
 /// What the child enforces, prepared before fork.

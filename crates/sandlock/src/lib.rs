@@ -28,14 +28,22 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod agent;
 mod confine;
+mod determinism;
+mod features;
+mod network;
+mod notify;
 mod policy;
+mod resources;
 mod sandbox;
 mod status;
 mod supervisor;
 mod tree;
+mod views;
 
 pub use confine::PrepareError;
+pub use notify::{PortMapping, RuntimeReport};
 pub use policy::{
     CLEAN_ENV_KEEP, CompatLevel, DEVICES_READ, DEVICES_READ_WRITE, Limits, Policy, PolicyBuilder,
     PolicyError, PortRange, parse_cpu_list,

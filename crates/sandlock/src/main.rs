@@ -13,6 +13,8 @@ use sandlock::{
 };
 use sandlock_sys::signal::SignalFd;
 
+mod cli;
+
 /// Exit code when sandlock itself failed (bad option, setup failure).
 const EXIT_SANDLOCK: u8 = 125;
 /// Exit code when the command exists but cannot be executed.
@@ -57,6 +59,8 @@ enum Cmd {
     Run(RunArgs),
     /// Report what this kernel lets sandlock enforce.
     Check,
+    /// Show the port mappings (`--port-remap`) of running sandboxes.
+    Ports(cli::network::PortsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -128,6 +132,14 @@ struct RunArgs {
     /// Print the policy that would apply, and exit.
     #[arg(long)]
     print_policy: bool,
+    #[command(flatten)]
+    network: cli::network::NetArgs,
+    #[command(flatten)]
+    resources: cli::resources::ResourceArgs,
+    #[command(flatten)]
+    views: cli::views::ViewArgs,
+    #[command(flatten)]
+    determinism: cli::determinism::DeterminismArgs,
     /// The command and its arguments.
     #[arg(
         trailing_var_arg = true,
@@ -172,6 +184,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Run(args) => run(args),
         Cmd::Check => check(),
+        Cmd::Ports(args) => cli::network::ports(&args).map_err(|message| Fatal {
+            code: EXIT_SANDLOCK,
+            message,
+        }),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -258,6 +274,10 @@ fn build_policy(args: &RunArgs, tmp: Option<&Path>) -> Result<Policy, Fatal> {
     if args.landlock_require {
         b = b.compat(CompatLevel::HardRequirement);
     }
+    b = args.network.apply(b)?;
+    b = args.resources.apply(b)?;
+    b = args.views.apply(b)?;
+    b = args.determinism.apply(b)?;
     b = b.allow_degraded(args.allow_degraded);
     Ok(b.build()?)
 }
@@ -414,18 +434,22 @@ fn run(args: RunArgs) -> Result<u8, Fatal> {
             )
         });
         let line = format!(
-            "{{\"exit_code\":{},\"signal\":{},\"timed_out\":{},\"limits\":{{\"max_open_files\":{max_open},\"no_coredump\":{},\"no_randomize_memory\":{},\"no_huge_pages\":{},\"cpu_cores\":{cpus}}},\"enforcement\":{}}}\n",
+            "{{\"exit_code\":{},\"signal\":{},\"timed_out\":{},\"limits\":{{\"max_open_files\":{max_open},\"no_coredump\":{},\"no_randomize_memory\":{},\"no_huge_pages\":{},\"cpu_cores\":{cpus}}},\"enforcement\":{},\"report\":{}}}\n",
             field(exit.code),
             field(exit.signal),
             exit.timed_out,
             l.no_coredump,
             l.no_randomize_memory,
             l.no_huge_pages,
-            enforcement.to_json()
+            enforcement.to_json(),
+            exit.report.to_json()
         );
         let _ = out.write_all(line.as_bytes());
     }
     drop(tmp);
+    if let Some(reason) = &exit.report.kill_reason {
+        eprintln!("sandlock: the sandbox was killed: {reason}");
+    }
     if exit.interrupted {
         let sig = stop_signals.read().unwrap_or(libc::SIGTERM);
         eprintln!("sandlock: stopped by signal {sig}; the sandbox was killed");

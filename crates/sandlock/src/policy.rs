@@ -114,6 +114,16 @@ pub enum PolicyError {
     /// An environment entry with `=` or NUL in its name, or NUL in its value.
     #[error("invalid environment entry `{0}`")]
     BadEnv(String),
+    /// An invalid value of an option of a supervised feature.
+    #[error("{option} {value}: {reason}")]
+    BadOption {
+        /// The option as the CLI spells it, e.g. `--net-allow`.
+        option: &'static str,
+        /// The value as given.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// What a sandbox may do. Build it with [`Policy::builder`].
@@ -131,6 +141,10 @@ pub struct Policy {
     pub(crate) compat: CompatLevel,
     pub(crate) allow_degraded: bool,
     pub(crate) limits: Limits,
+    pub(crate) net: crate::network::NetConfig,
+    pub(crate) resources: crate::resources::ResourceConfig,
+    pub(crate) views: crate::views::ViewConfig,
+    pub(crate) determinism: crate::determinism::DeterminismConfig,
 }
 
 /// Per-process limits that the kernel enforces by itself once they are set before exec.
@@ -175,6 +189,10 @@ impl Policy {
                 compat: CompatLevel::BestEffort,
                 allow_degraded: false,
                 limits: Limits::default(),
+                net: Default::default(),
+                resources: Default::default(),
+                views: Default::default(),
+                determinism: Default::default(),
             },
         }
     }
@@ -252,7 +270,7 @@ impl Policy {
 /// Builds a [`Policy`]; [`build`](PolicyBuilder::build) validates it.
 #[derive(Debug, Clone)]
 pub struct PolicyBuilder {
-    policy: Policy,
+    pub(crate) policy: Policy,
 }
 
 impl PolicyBuilder {
@@ -412,6 +430,7 @@ impl PolicyBuilder {
                 return Err(PolicyError::BadEnv(k.to_string_lossy().into_owned()));
             }
         }
+        crate::features::validate(&p)?;
         Ok(p)
     }
 }

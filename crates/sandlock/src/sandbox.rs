@@ -6,6 +6,8 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sandlock_sys::pidfd::{PidFd, WaitStatus};
@@ -13,7 +15,9 @@ use sandlock_sys::signal;
 use sandlock_sys::spawn::{self as sys_spawn, CStringArray, ChildSetup};
 use sandlock_sys::supervise::{Supervised, Waited, spawn_supervised};
 
+use crate::agent::Agent;
 use crate::confine::{self, PrepareError, Prepared};
+use crate::notify::{DoneGuard, Instance, Plan, RuntimeReport};
 use crate::policy::Policy;
 use crate::status::EnforcementStatus;
 use crate::supervisor::{self, SuperviseError};
@@ -125,7 +129,7 @@ pub enum SandboxError {
 }
 
 /// How a sandbox ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ExitReport {
     /// The first process's exit code, if it exited.
@@ -136,6 +140,9 @@ pub struct ExitReport {
     pub timed_out: bool,
     /// Whether the wait was interrupted (the tree was then killed).
     pub interrupted: bool,
+    /// What the policy's features reported: limits that fired, port mappings, why sandlock
+    /// killed the sandbox.
+    pub report: RuntimeReport,
 }
 
 impl ExitReport {
@@ -166,13 +173,12 @@ pub struct Sandbox {
     policy: Policy,
     prepared: Prepared,
     adopt_orphans: bool,
-    /// Builds the handlers of each spawned sandbox, when the policy notifies system calls.
-    handlers: Option<HandlerSource>,
+    /// What the policy's features need from the supervisor.
+    plan: Plan,
+    /// Workers confined like the sandbox, shared by every spawn of it; `None` when no feature
+    /// acts on the sandbox's behalf.
+    agent: Option<Agent>,
 }
-
-/// Makes one [`HandlerTable`](sandlock_notif::HandlerTable) per spawned sandbox, on the
-/// supervisor thread.
-type HandlerSource = std::sync::Arc<dyn Fn() -> sandlock_notif::HandlerTable + Send + Sync>;
 
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -180,7 +186,7 @@ impl std::fmt::Debug for Sandbox {
             .field("policy", &self.policy)
             .field("prepared", &self.prepared)
             .field("adopt_orphans", &self.adopt_orphans)
-            .field("handlers", &self.handlers.is_some())
+            .field("plan", &self.plan)
             .finish()
     }
 }
@@ -193,23 +199,34 @@ impl Sandbox {
     /// `HardRequirement` is set and the kernel lacks part of the policy, or when a rule cannot
     /// be built.
     pub fn new(policy: Policy) -> Result<Sandbox, SandboxError> {
-        Sandbox::with_handlers(policy, &[], None)
+        let plan = crate::features::plan(
+            &policy,
+            sandlock_sys::features::KernelFeatures::get_without_child(),
+        )?;
+        Sandbox::with_plan(policy, plan)
     }
 
-    /// Prepares `policy` with `notify` handed to the supervisor and served by the tables that
-    /// `handlers` makes (one per spawned sandbox). This is how features that decide on behalf
-    /// of the sandbox plug in.
-    pub(crate) fn with_handlers(
-        policy: Policy,
-        notify: &[&str],
-        handlers: Option<HandlerSource>,
-    ) -> Result<Sandbox, SandboxError> {
-        let prepared = confine::prepare(&policy, notify)?;
+    /// Prepares `policy` with what `plan` asks of the supervisor. This is how features that
+    /// decide on behalf of the sandbox plug in (see [`crate::notify`]).
+    pub(crate) fn with_plan(policy: Policy, plan: Plan) -> Result<Sandbox, SandboxError> {
+        let prepared = confine::prepare(&policy, &plan.notify)?;
+        let agent = if plan.is_empty() {
+            None
+        } else {
+            let ruleset = prepared
+                .ruleset
+                .as_ref()
+                .map(|r| r.try_clone())
+                .transpose()
+                .map_err(SandboxError::Io)?;
+            Some(Agent::new(ruleset))
+        };
         Ok(Sandbox {
             policy,
             prepared,
             adopt_orphans: false,
-            handlers,
+            plan,
+            agent,
         })
     }
 
@@ -341,13 +358,11 @@ impl Sandbox {
         let mut spawned = spawn_supervised(&setup, self.prepared.scoped_kill)?;
         drop(theirs);
         let mut served = false;
-        if let Some(source) = &self.handlers
-            && let Some(listener) = spawned.listener.take()
-        {
-            // The supervisor thread keeps the listener; a pidfd of the init lets it end the
-            // sandbox when a handler asks to. Anything failing here ends the sandbox: its
-            // notified calls would otherwise wait forever.
-            let source = std::sync::Arc::clone(source);
+        let mut instance = None;
+        if let Some(agent) = &self.agent {
+            // A pidfd of the init lets the supervisor end the sandbox (a handler's request, a
+            // limit). Anything failing here ends the sandbox: its notified calls would
+            // otherwise wait forever.
             let init = spawned
                 .init_pidfd()
                 .map(|p| p.as_fd().try_clone_to_owned())
@@ -357,8 +372,31 @@ impl Sandbox {
                     what: "the sandbox's init is gone",
                     source: sandlock_sys::Errno::ESRCH,
                 })?;
-            supervisor::register(listener, Box::new(move || source()), PidFd::from(init))?;
-            served = true;
+            let inst = Instance {
+                init_pid: spawned.init_pid(),
+                command_pid: spawned.pid,
+                init: Arc::new(PidFd::from(init)),
+                agent: agent.clone(),
+                report: Arc::new(Mutex::new(RuntimeReport::default())),
+                done: Arc::new(AtomicBool::new(false)),
+            };
+            if let Some(listener) = spawned.listener.take() {
+                let plan = self.plan.clone();
+                let for_supervisor = inst.clone();
+                let init = inst
+                    .init
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .map_err(SandboxError::Io)?;
+                supervisor::register(
+                    listener,
+                    Box::new(move || plan.install(&for_supervisor)),
+                    PidFd::from(init),
+                )?;
+                served = true;
+            }
+            self.plan.started(&inst);
+            instance = Some(inst);
         }
         let mut status = self.prepared.status.clone();
         if wants_listener && spawned.listener.is_none() && !served {
@@ -372,6 +410,8 @@ impl Sandbox {
         let [_, stdout, stderr] = ours;
         Ok(Running {
             served,
+            report: instance.as_ref().map(|i| Arc::clone(&i.report)),
+            _done: instance.map(|i| DoneGuard(i.done)),
             sup: spawned,
             status,
             adopt_orphans: self.adopt_orphans,
@@ -448,6 +488,10 @@ fn resolve(program: &OsStr, env: &[(OsString, OsString)]) -> Result<PathBuf, San
 pub struct Running {
     /// Whether the supervisor thread serves this sandbox's listener.
     served: bool,
+    /// What the policy's features report while it runs.
+    report: Option<Arc<Mutex<RuntimeReport>>>,
+    /// Tells the features' background work that the sandbox is over, when dropped.
+    _done: Option<DoneGuard>,
     sup: Supervised,
     status: EnforcementStatus,
     adopt_orphans: bool,
@@ -470,6 +514,14 @@ impl Running {
     /// Whether the supervisor holds this sandbox's seccomp listener.
     pub fn supervised(&self) -> bool {
         self.served || self.sup.listener.is_some()
+    }
+
+    /// What the policy's features report so far: limits that fired, port mappings.
+    pub fn runtime_report(&self) -> RuntimeReport {
+        self.report
+            .as_ref()
+            .map(|r| r.lock().unwrap_or_else(|p| p.into_inner()).clone())
+            .unwrap_or_default()
     }
 
     /// The command's stdout pipe, when it was [`Stdio::Piped`].
@@ -580,16 +632,14 @@ impl Running {
             signal,
             timed_out,
             interrupted,
+            report: self.runtime_report(),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use sandlock_notif::{HandlerTable, Verdict};
-    use sandlock_sys::Arch;
+    use sandlock_notif::Verdict;
 
     use super::*;
 
@@ -603,17 +653,14 @@ mod tests {
         b.build().unwrap()
     }
 
-    fn nr(name: &str) -> u32 {
-        Arch::NATIVE.syscall_nr(name).unwrap()
-    }
-
     #[test]
     fn notified_calls_are_answered_by_the_supervisor_thread() {
-        let getppid = nr("getppid");
-        let handlers: HandlerSource =
-            Arc::new(move || HandlerTable::new().on(getppid, |_| Ok(Verdict::Return(4242))));
-        let sandbox =
-            Sandbox::with_handlers(system_policy(), &["getppid"], Some(handlers)).unwrap();
+        let mut plan = Plan::default();
+        plan.notify(&["getppid"]);
+        plan.installer("test", |_, t| {
+            t.on("getppid", |_| Ok(Verdict::Return(4242)))
+        });
+        let sandbox = Sandbox::with_plan(system_policy(), plan).unwrap();
         // Two sandboxes at once, served by the one thread.
         let cmd = Command::new("sh").args(["-c", "echo $PPID"]);
         let (a, b) = (
@@ -627,17 +674,48 @@ mod tests {
     }
 
     #[test]
-    fn a_failing_handler_answers_eperm_and_kill_ends_the_sandbox() {
-        let (uname, getppid) = (nr("uname"), nr("getppid"));
-        let handlers: HandlerSource = Arc::new(move || {
-            HandlerTable::new()
-                .on(uname, |_| {
-                    Err(sandlock_notif::HandlerError::Sys(sandlock_sys::Errno::EIO))
-                })
-                .on(getppid, |_| Ok(Verdict::Kill))
+    fn deferred_answers_come_from_confined_agent_workers() {
+        let mut plan = Plan::default();
+        plan.notify(&["getppid", "uname"]);
+        plan.installer("test", |inst, t| {
+            let agent = inst.agent.clone();
+            t.on("getppid", move |ctx| {
+                let responder = ctx.responder();
+                agent.spawn(move |w| {
+                    let v = match w.confined() {
+                        Ok(()) => Verdict::Return(4343),
+                        Err(e) => Verdict::Errno(e),
+                    };
+                    let _ = responder.answer(v);
+                });
+                Ok(Verdict::Deferred)
+            });
+            // A responder dropped unanswered fails the call closed.
+            t.on("uname", |ctx| {
+                drop(ctx.responder());
+                Ok(Verdict::Deferred)
+            });
         });
-        let sandbox =
-            Sandbox::with_handlers(system_policy(), &["uname", "getppid"], Some(handlers)).unwrap();
+        let sandbox = Sandbox::with_plan(system_policy(), plan).unwrap();
+        let out = sandbox
+            .run(&Command::new("sh").args(["-c", "echo $PPID; uname"]), None)
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "4343\n");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("Operation not permitted"));
+        assert_eq!(out.exit.code, Some(1));
+    }
+
+    #[test]
+    fn a_failing_handler_answers_eperm_and_kill_ends_the_sandbox() {
+        let mut plan = Plan::default();
+        plan.notify(&["uname", "getppid"]);
+        plan.installer("test", |_, t| {
+            t.on("uname", |_| {
+                Err(sandlock_notif::HandlerError::Sys(sandlock_sys::Errno::EIO))
+            });
+            t.on("getppid", |_| Ok(Verdict::Kill));
+        });
+        let sandbox = Sandbox::with_plan(system_policy(), plan).unwrap();
         let out = sandbox.run(&Command::new("uname"), None).unwrap();
         assert_eq!(out.exit.code, Some(1));
         assert!(String::from_utf8_lossy(&out.stderr).contains("Operation not permitted"));
