@@ -1,0 +1,96 @@
+//! Attack battery, race group: a second thread changes what a path names while the first
+//! one uses it, thousands of times, hoping that a check and the use see different things.
+//!
+//! Landlock checks the object a path resolves to at the moment of use, inside the kernel,
+//! so a swap between two states can only ever give one of the two states' answers: the race
+//! must never win. The supervised races (a sockaddr or a path rewritten after the supervisor
+//! read it) are in the network and proc groups, next to the handlers they attack.
+
+use sandlock_tests::{Scratch, system_read_args};
+
+mod common;
+use common::{assert_healthy, bare, sandboxed, skip_without_landlock, stdout};
+
+const SECRET: &str = "top secret";
+
+/// `w/` is writable in the sandbox, `s/secret` not granted.
+fn layout(name: &str) -> (Scratch, String) {
+    let dir = Scratch::new(name);
+    std::fs::create_dir(dir.join("w")).unwrap();
+    std::fs::create_dir(dir.join("s")).unwrap();
+    std::fs::write(dir.join("s/secret"), SECRET).unwrap();
+    let py = format!(
+        "W = '{w}'\nS = '{s}'\nSECRET = S + '/secret'\nITERATIONS = 4000\n",
+        w = dir.join("w").display(),
+        s = dir.join("s").display(),
+    );
+    (dir, py)
+}
+
+/// The racing program: a thread flips `W/x` (by rename, atomically) between a plain file and
+/// a symlink to the secret, and `W/d` between a directory and a symlink to `S`; the main
+/// thread reads `W/x` and `W/d/secret` over and over and counts reads of the secret.
+const RACE: &str = r#"
+import threading
+os.mkdir(W + '/real')
+open(W + '/real/secret', 'w').write('decoy')
+stop = False
+def flip():
+    n = 0
+    while not stop:
+        n += 1
+        for tmp, make in ((W + '/x.1', lambda p: os.symlink(SECRET, p)),
+                          (W + '/x.2', lambda p: open(p, 'w').write('plain'))):
+            make(tmp)
+            os.replace(tmp, W + '/x')
+        for target in (S, W + '/real'):
+            os.symlink(target, W + '/d.tmp')
+            os.replace(W + '/d.tmp', W + '/d')
+t = threading.Thread(target=flip)
+t.start()
+wins = {'file': 0, 'dir': 0}
+for i in range(ITERATIONS):
+    for kind, path in (('file', W + '/x'), ('dir', W + '/d/secret')):
+        try:
+            with open(path) as f:
+                if f.read() == 'top secret':
+                    wins[kind] += 1
+        except OSError:
+            pass
+    if i % 50 == 0:
+        time.sleep(0)
+stop = True
+t.join()
+for kind in ('file', 'dir'):
+    print('%s swap race: %s' % (kind, 'won' if wins[kind] else 'lost'))
+"#;
+
+#[test]
+fn races_rename_and_symlink_swaps() {
+    if skip_without_landlock() {
+        return;
+    }
+    let program = format!("import time\n{RACE}");
+    let (_bare_dir, py) = layout("race-bare");
+    let out = bare(&format!("{py}{program}"));
+    assert_eq!(
+        stdout(&out),
+        "file swap race: won\ndir swap race: won\n",
+        "bare, the swaps reach the secret: {}",
+        sandlock_tests::text(&out)
+    );
+
+    let (dir, py) = layout("race-sandboxed");
+    let mut policy = system_read_args();
+    policy.extend(["-w".to_owned(), dir.join("w").display().to_string()]);
+    let out = sandboxed(&policy, &format!("{py}{program}"));
+    assert_eq!(
+        stdout(&out),
+        "file swap race: lost\ndir swap race: lost\n",
+        "sandboxed, no read of the secret ever succeeds: {}",
+        sandlock_tests::text(&out)
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", sandlock_tests::text(&out));
+    println!("races: rename and symlink swaps: 0 wins in 4000 iterations");
+    assert_healthy();
+}
