@@ -193,6 +193,8 @@ struct Machine {
     cpu_model: String,
     kernel: String,
     load_average: String,
+    /// `git describe --always --dirty` of the workspace, when it is a git checkout.
+    commit: Option<String>,
 }
 
 impl Machine {
@@ -208,6 +210,14 @@ impl Machine {
             kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
                 .map_or_else(|_| "?".to_owned(), |s| s.trim().to_owned()),
             load_average: Machine::load_average().unwrap_or_else(|| "?".to_owned()),
+            commit: Command::new("git")
+                .args(["describe", "--always", "--dirty"])
+                .current_dir(workspace_root())
+                .stderr(Stdio::null())
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()),
         }
     }
 
@@ -218,19 +228,28 @@ impl Machine {
     }
 
     fn markdown(&self) -> String {
+        let commit = self
+            .commit
+            .as_ref()
+            .map(|c| format!("; commit {c}"))
+            .unwrap_or_default();
         format!(
-            "machine: {} CPUs ({}), Linux {}, load average {} at the start",
+            "machine: {} CPUs ({}), Linux {}, load average {} at the start{commit}",
             self.cpus, self.cpu_model, self.kernel, self.load_average
         )
     }
 
     fn json(&self) -> String {
         format!(
-            "{{\"cpus\": {}, \"cpu_model\": {}, \"kernel\": {}, \"load_average_at_start\": {}}}",
+            "{{\"cpus\": {}, \"cpu_model\": {}, \"kernel\": {}, \"load_average_at_start\": {}, \
+             \"commit\": {}}}",
             self.cpus,
             json_str(&self.cpu_model),
             json_str(&self.kernel),
-            json_str(&self.load_average)
+            json_str(&self.load_average),
+            self.commit
+                .as_deref()
+                .map_or_else(|| "null".to_owned(), json_str)
         )
     }
 }
