@@ -31,6 +31,7 @@ pub mod compat;
 mod errno;
 pub mod features;
 pub mod flags;
+pub mod net;
 pub mod pidfd;
 pub mod poll;
 pub mod process;
