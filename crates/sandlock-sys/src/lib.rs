@@ -45,6 +45,7 @@ pub mod structs;
 pub mod supervise;
 pub mod syscalls;
 pub mod thread;
+pub mod views;
 
 pub use errno::Errno;
 pub use syscalls::{Arch, UnknownSyscall};
