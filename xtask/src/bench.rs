@@ -324,6 +324,8 @@ struct Check {
     limit: f64,
     /// The value must be at least (rather than at most) the limit.
     at_least: bool,
+    /// For a ratio: the two medians it divides.
+    medians: Option<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -459,6 +461,11 @@ impl Report {
                 unit: CheckUnit::Ratio,
                 limit: t.limit,
                 at_least: unit == Unit::PerSecond,
+                medians: Some(format!(
+                    "{} vs {}",
+                    unit.format(rows[t.variant].summary.median),
+                    unit.format(rows[t.reference].summary.median)
+                )),
             });
         }
         if !targets.is_empty() {
@@ -567,11 +574,15 @@ fn print_summary(checks: &[(&str, Check)]) {
     if checks.is_empty() {
         return;
     }
-    println!("\n## Summary\n\n| workload | measured | result | target | |\n|---|---|--:|--:|---|");
+    println!(
+        "\n## Summary\n\n| workload | measured | medians | result | target | |\n\
+         |---|---|--:|--:|--:|---|"
+    );
     for (workload, c) in checks {
         println!(
-            "| {workload} | {} | {} | {} | {} |",
+            "| {workload} | {} | {} | {} | {} | {} |",
             c.what,
+            c.medians.as_deref().unwrap_or(""),
             c.unit.format(c.value),
             c.target(),
             c.verdict()
@@ -1102,6 +1113,7 @@ fn rss(_: usize, report: &mut Report) -> TaskResult {
         unit: CheckUnit::Mib,
         limit: (RSS_TARGET_KIB / 1024) as f64,
         at_least: false,
+        medians: None,
     });
     Ok(())
 }
@@ -1135,6 +1147,7 @@ fn notif(_: usize, report: &mut Report) -> TaskResult {
         unit: CheckUnit::Nanos,
         limit: NOTIF_TARGET_NS,
         at_least: false,
+        medians: None,
     });
     Ok(())
 }
