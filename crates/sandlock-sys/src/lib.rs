@@ -27,6 +27,7 @@
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("sandlock supports 64-bit architectures only");
 
+pub mod clock;
 pub mod compat;
 mod errno;
 pub mod features;

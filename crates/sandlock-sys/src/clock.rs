@@ -1,0 +1,143 @@
+//! Clocks, timers and the host's identity, as the supervisor reads them to answer a sandboxed
+//! process that sees a shifted wall clock or another host name: `clock_gettime`, the kernel's
+//! timezone, `timerfd_settime` and `uname`.
+
+use std::os::fd::{AsFd, AsRawFd};
+
+use crate::Errno;
+
+/// A `struct timespec` as two integers: seconds and nanoseconds.
+pub type Timespec = (i64, i64);
+
+/// The current value of clock `clock` (`CLOCK_REALTIME`, `CLOCK_TAI`, …).
+///
+/// Calls `clock_gettime(2)`.
+///
+/// # Errors
+/// `EINVAL` for a clock the kernel does not know.
+#[doc(alias = "clock_gettime")]
+pub fn clock_gettime(clock: libc::clockid_t) -> Result<Timespec, Errno> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into `ts`, a valid, writable local.
+    let ret = unsafe { libc::clock_gettime(clock, &mut ts) };
+    Errno::result(ret)?;
+    Ok((ts.tv_sec, ts.tv_nsec))
+}
+
+/// The kernel's timezone (`sys_tz`): minutes west of Greenwich and the DST type, what
+/// `gettimeofday(2)` writes to its second argument.
+///
+/// Calls the raw `gettimeofday(NULL, &tz)` system call (libc's wrapper may not fill `tz`).
+#[doc(alias = "gettimeofday")]
+pub fn timezone() -> Result<[i32; 2], Errno> {
+    let mut tz = [0i32; 2];
+    // SAFETY: gettimeofday with a NULL timeval writes only the 8-byte `struct timezone`
+    // (two ints) into `tz`, which is valid and writable.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_gettimeofday,
+            std::ptr::null_mut::<libc::timeval>(),
+            tz.as_mut_ptr(),
+        )
+    };
+    Errno::result(ret)?;
+    Ok(tz)
+}
+
+/// An `itimerspec`: interval then first expiry, each as a [`Timespec`].
+pub type Itimerspec = [Timespec; 2];
+
+/// Arms or disarms the timerfd `fd` (`TFD_TIMER_ABSTIME`, `TFD_TIMER_CANCEL_ON_SET` in
+/// `flags`) and returns its previous setting (time left until the next expiry, relative).
+///
+/// Calls `timerfd_settime(2)`.
+///
+/// # Errors
+/// `EBADF`, `EINVAL` (not a timerfd, bad flags, nanoseconds out of range), `ECANCELED`.
+#[doc(alias = "timerfd_settime")]
+pub fn timerfd_settime(
+    fd: impl AsFd,
+    flags: i32,
+    value: Itimerspec,
+) -> Result<Itimerspec, Errno> {
+    let ts = |(s, ns): Timespec| libc::timespec {
+        tv_sec: s,
+        tv_nsec: ns,
+    };
+    let new = libc::itimerspec {
+        it_interval: ts(value[0]),
+        it_value: ts(value[1]),
+    };
+    let mut old = libc::itimerspec {
+        it_interval: ts((0, 0)),
+        it_value: ts((0, 0)),
+    };
+    // SAFETY: `new` is a valid itimerspec to read and `old` a valid one to write; the fd is
+    // borrowed for the call.
+    let ret = unsafe { libc::timerfd_settime(fd.as_fd().as_raw_fd(), flags, &new, &mut old) };
+    Errno::result(ret)?;
+    Ok([
+        (old.it_interval.tv_sec, old.it_interval.tv_nsec),
+        (old.it_value.tv_sec, old.it_value.tv_nsec),
+    ])
+}
+
+/// Length of each field of `struct utsname` on Linux (`__NEW_UTS_LEN + 1`).
+pub const UTS_FIELD_LEN: usize = 65;
+
+/// `struct utsname` as the kernel lays it out: `sysname`, `nodename`, `release`, `version`,
+/// `machine`, `domainname`, each [`UTS_FIELD_LEN`] NUL-padded bytes.
+pub type Utsname = [[u8; UTS_FIELD_LEN]; 6];
+
+/// The host's `uname`.
+///
+/// Calls `uname(2)`.
+#[doc(alias = "uname")]
+pub fn uname() -> Result<Utsname, Errno> {
+    const _: () = assert!(size_of::<libc::utsname>() == size_of::<Utsname>());
+    // SAFETY: utsname is plain bytes; all-zero is a valid value.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: uname writes one utsname into `uts`, a valid, writable local.
+    let ret = unsafe { libc::uname(&mut uts) };
+    Errno::result(ret)?;
+    let mut out = [[0u8; UTS_FIELD_LEN]; 6];
+    let fields = [
+        &uts.sysname,
+        &uts.nodename,
+        &uts.release,
+        &uts.version,
+        &uts.machine,
+        &uts.domainname,
+    ];
+    for (o, f) in out.iter_mut().zip(fields) {
+        for (b, c) in o.iter_mut().zip(f.iter()) {
+            *b = *c as u8;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn realtime_is_after_2020_and_monotonic_runs() {
+        let (s, ns) = clock_gettime(libc::CLOCK_REALTIME).unwrap();
+        assert!(s > 1_577_836_800 && (0..1_000_000_000).contains(&ns));
+        let a = clock_gettime(libc::CLOCK_MONOTONIC).unwrap();
+        let b = clock_gettime(libc::CLOCK_MONOTONIC).unwrap();
+        assert!(b >= a);
+        assert_eq!(clock_gettime(12345), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn uname_says_linux() {
+        let u = uname().unwrap();
+        assert!(u[0].starts_with(b"Linux\0"));
+        timezone().unwrap();
+    }
+}
