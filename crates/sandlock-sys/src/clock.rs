@@ -15,7 +15,6 @@ pub type Timespec = (i64, i64);
 ///
 /// # Errors
 /// `EINVAL` for a clock the kernel does not know.
-#[doc(alias = "clock_gettime")]
 pub fn clock_gettime(clock: libc::clockid_t) -> Result<Timespec, Errno> {
     let mut ts = libc::timespec {
         tv_sec: 0,
@@ -57,7 +56,6 @@ pub type Itimerspec = [Timespec; 2];
 ///
 /// # Errors
 /// `EBADF`, `EINVAL` (not a timerfd, bad flags, nanoseconds out of range), `ECANCELED`.
-#[doc(alias = "timerfd_settime")]
 pub fn timerfd_settime(
     fd: impl AsFd,
     flags: i32,
@@ -95,7 +93,6 @@ pub type Utsname = [[u8; UTS_FIELD_LEN]; 6];
 /// The host's `uname`.
 ///
 /// Calls `uname(2)`.
-#[doc(alias = "uname")]
 pub fn uname() -> Result<Utsname, Errno> {
     const _: () = assert!(size_of::<libc::utsname>() == size_of::<Utsname>());
     // SAFETY: utsname is plain bytes; all-zero is a valid value.
