@@ -44,6 +44,7 @@ mod views;
 
 pub use confine::PrepareError;
 pub use notify::{PortMapping, RuntimeReport};
+pub use resources::MIN_MAX_MEMORY;
 pub use policy::{
     CLEAN_ENV_KEEP, CompatLevel, DEVICES_READ, DEVICES_READ_WRITE, Limits, Policy, PolicyBuilder,
     PolicyError, PortRange, parse_cpu_list,
