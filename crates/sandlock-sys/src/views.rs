@@ -272,6 +272,13 @@ pub struct SysInfo {
     pub pad3: u32,
 }
 
+impl SysInfo {
+    /// The struct's bytes, as the kernel writes them to a caller's buffer.
+    pub fn bytes(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
 /// The system's memory and load figures.
 ///
 /// Calls `sysinfo(2)`.

@@ -1,10 +1,79 @@
-//! Views of /proc and /sys: what the sandbox may open there, and synthetic files.
+//! Views of /proc and /sys: what the sandbox may open there, synthetic files, and the open
+//! family for every feature.
+//!
+//! This feature owns `open`, `openat` and `creat` (`openat2` stays `ENOSYS` from the default
+//! filter: its `open_how` sits behind a pointer, and libc falls back to `openat`), `getdents64`
+//! and `getdents`, `sched_getaffinity` and `sysinfo`. It notifies them only when the policy
+//! needs it: /proc or /sys readable (or a directory above them, such as `-r /`), `--num-cpus`,
+//! `--max-memory`, `--deterministic-dirs`, or an open hook registered by another feature. The
+//! default profile (no /proc) notifies none of them.
+//!
+//! # Opening on behalf
+//! A notified open is never let through with `Continue` (the path lives in memory the sandbox
+//! can change after the check). The supervisor opens the file itself and installs the result
+//! in the caller (`SECCOMP_IOCTL_NOTIF_ADDFD`), with close-on-exec only when the caller asked
+//! for it:
+//!
+//! 1. The path is read once, made absolute against the caller's directory fd or working
+//!    directory (their names as the kernel gives them), resolved lexically, and the caller's
+//!    links (`/proc/self`, `/proc/thread-self`, `/dev/fd`, `/dev/stdin`, `/proc/net`) written
+//!    out for the caller. That canonical path routes the request: denied names answer
+//!    `EACCES` at once, open hooks are matched on it, and /proc/PID of a process outside the
+//!    sandbox answers `ENOENT`.
+//! 2. Ordinary paths are opened by an agent worker (confined by the sandbox's own Landlock
+//!    ruleset, so what the sandbox may not read stays unreadable), relative to a duplicate of
+//!    the caller's directory fd or an `O_PATH` fd of its working directory, with `openat2`
+//!    and `RESOLVE_NO_MAGICLINKS`, and the caller's umask. The answer is deferred: a FIFO
+//!    that blocks holds a worker, not the supervisor.
+//! 3. /proc/PID of a sandbox process is opened on the supervisor thread (a worker, in a sibling
+//!    Landlock domain, fails the kernel's ptrace check on most of those files), beneath an
+//!    fd of /proc with `RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV`; only when
+//!    the policy grants /proc itself, writing only when it grants writing there, and the
+//!    ptrace-guarded entries (`mem`, `environ`, `fd`, `maps`, …) only of the caller's own
+//!    process. `/proc/PID/fd/N` of the caller is reopened from a duplicate of its fd N, in a
+//!    worker.
+//! 4. Whatever was opened is then checked as an object, not a string: procfs inode numbers of
+//!    the denied entries, the kernel's own name of the object (`/proc/self/fd/N`) against the
+//!    denied names and against /proc/PID of processes outside the sandbox, and securityfs as a
+//!    whole. Only then is the fd installed.
+//!
+//! # Synthetic files
+//! Open hooks (`Plan::open_hook`) answer with contents, served as a sealed memfd reopened with
+//! the caller's flags (read-only: asking to write is `EACCES`), with an fd, or with an errno.
+//! They are served whether or not Landlock lets the sandbox read the real path. This feature
+//! registers its own: /proc/cpuinfo and the /sys CPU lists under `--num-cpus`, /proc/meminfo
+//! under `--max-memory`.
+//!
+//! # Limits
+//! Symbolic links other than the caller's own are followed by the kernel, not by the routing:
+//! a link into /proc/PID of a sandbox process takes the worker road (and the ptrace-guarded
+//! entries then fail with `EACCES`), a link into /proc/self/fd fails with `ELOOP`. A
+//! sorted listing hands out records with the kernel's `d_off` values, so `seekdir` to a
+//! `telldir` position of a sorted listing lands in the kernel's order.
 
+mod dirs;
+mod object;
+mod path;
+mod synth;
+
+use std::cell::RefCell;
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use sandlock_notif::{HandlerError, HandlerResult, MemError, NotifCtx, Verdict};
+use sandlock_sys::Errno;
 use sandlock_sys::features::KernelFeatures;
+use sandlock_sys::structs::OpenHow;
+use sandlock_sys::views::{
+    RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_XDEV, openat2, sealed_memfd,
+};
 
 use crate::confine::PrepareError;
-use crate::notify::Plan;
-use crate::policy::{Policy, PolicyError};
+use crate::notify::{Instance, OpenAnswer, OpenHook, OpenRequest, Plan};
+use crate::policy::{Policy, PolicyBuilder, PolicyError};
 
 /// This feature's part of a [`Policy`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -13,16 +82,592 @@ pub(crate) struct ViewConfig {
     pub(crate) num_cpus: Option<u32>,
 }
 
+/// Most CPUs `--num-cpus` accepts (the kernel's `NR_CPUS` ceiling).
+const MAX_NUM_CPUS: u32 = 8192;
+
+impl PolicyBuilder {
+    /// The sandbox sees `n` CPUs: /proc/cpuinfo lists `n` processors, the /sys CPU lists and
+    /// `sched_getaffinity` say `n` (so `nproc`, `sysconf(_SC_NPROCESSORS_ONLN)` and Python's
+    /// `os.cpu_count()` do). It does not change how many CPUs the sandbox runs on (see
+    /// [`cpu_cores`](Self::cpu_cores)).
+    pub fn num_cpus(mut self, n: u32) -> Self {
+        self.policy.views.num_cpus = Some(n);
+        self
+    }
+}
+
+impl Policy {
+    /// The number of CPUs the sandbox sees, when set.
+    pub fn num_cpus(&self) -> Option<u32> {
+        self.views.num_cpus
+    }
+}
+
 /// Checks this feature's part of `policy`.
-pub(crate) fn validate(_policy: &Policy) -> Result<(), PolicyError> {
+pub(crate) fn validate(policy: &Policy) -> Result<(), PolicyError> {
+    if let Some(n) = policy.views.num_cpus
+        && !(1..=MAX_NUM_CPUS).contains(&n)
+    {
+        return Err(PolicyError::BadOption {
+            option: "--num-cpus",
+            value: n.to_string(),
+            reason: format!("must be between 1 and {MAX_NUM_CPUS}"),
+        });
+    }
     Ok(())
+}
+
+/// How the policy's paths meet one pseudo filesystem (`/proc`, `/sys`).
+#[derive(Debug, Clone, Copy, Default)]
+struct Reach {
+    /// Some path at, above or below it is readable (or writable).
+    any: bool,
+    /// It is readable as a whole (the path or a directory above it).
+    whole: bool,
+    /// It is writable as a whole.
+    writable: bool,
+}
+
+fn reach(policy: &Policy, root: &str) -> Reach {
+    let root = Path::new(root);
+    let covers = |p: &Path| root.starts_with(p);
+    let meets = |p: &Path| root.starts_with(p) || p.starts_with(root);
+    let all = || policy.fs_read.iter().chain(&policy.fs_write);
+    Reach {
+        any: all().any(|p| meets(p)),
+        whole: all().any(|p| covers(p)),
+        writable: policy.fs_write.iter().any(|p| covers(p)),
+    }
+}
+
+/// What the handlers of one policy need, shared by every sandbox it spawns.
+#[derive(Clone)]
+struct Settings {
+    proc: Reach,
+    num_cpus: Option<u32>,
+    max_memory: Option<u64>,
+    sorted_dirs: bool,
+    hooks: Vec<(&'static str, OpenHook)>,
 }
 
 /// Adds what this feature needs from the supervisor to `plan`.
 pub(crate) fn plan(
-    _policy: &Policy,
+    policy: &Policy,
     _kernel: &KernelFeatures,
-    _plan: &mut Plan,
+    plan: &mut Plan,
 ) -> Result<(), PrepareError> {
+    let proc = reach(policy, "/proc");
+    let sys = reach(policy, "/sys");
+    let num_cpus = policy.views.num_cpus;
+    let max_memory = policy.resources.max_memory;
+    let sorted_dirs = policy.determinism.sorted_dirs;
+    if let Some(n) = num_cpus {
+        plan.open_hook("/proc/cpuinfo", move |_, _| {
+            let real = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+            Some(OpenAnswer::Content(synth::cpuinfo(&real, n).into_bytes()))
+        });
+        for list in ["online", "possible", "present"] {
+            let key: &'static str = match list {
+                "online" => "/sys/devices/system/cpu/online",
+                "possible" => "/sys/devices/system/cpu/possible",
+                _ => "/sys/devices/system/cpu/present",
+            };
+            plan.open_hook(key, move |_, _| {
+                Some(OpenAnswer::Content(synth::cpu_list(n).into_bytes()))
+            });
+        }
+    }
+    if let Some(cap) = max_memory {
+        plan.open_hook("/proc/meminfo", move |inst, _| {
+            let real = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+            let used = sandbox_rss(inst.init_pid);
+            Some(OpenAnswer::Content(
+                synth::meminfo(&real, cap, used).into_bytes(),
+            ))
+        });
+    }
+    let hooks = plan.open_hooks().to_vec();
+    let opens = proc.any || sys.any || !hooks.is_empty();
+    let listings = proc.any || sorted_dirs;
+    if opens {
+        plan.notify(&["open", "openat", "creat"]);
+    }
+    if listings {
+        plan.notify(&["getdents64", "getdents"]);
+    }
+    if num_cpus.is_some() {
+        plan.notify(&["sched_getaffinity"]);
+    }
+    if max_memory.is_some() {
+        plan.notify(&["sysinfo"]);
+    }
+    if !(opens || listings || num_cpus.is_some() || max_memory.is_some()) {
+        return Ok(());
+    }
+    let settings = Arc::new(Settings {
+        proc,
+        num_cpus,
+        max_memory,
+        sorted_dirs,
+        hooks,
+    });
+    plan.installer("views", move |inst, t| {
+        let served = Rc::new(Served::new(inst, Arc::clone(&settings)));
+        if opens {
+            for (name, kind) in [
+                ("open", OpenKind::Open),
+                ("openat", OpenKind::Openat),
+                ("creat", OpenKind::Creat),
+            ] {
+                let s = Rc::clone(&served);
+                t.on(name, move |ctx| answer(open(&s, ctx, kind)));
+            }
+        }
+        if listings {
+            for (name, format) in [
+                ("getdents64", dirs::Format::Dirent64),
+                ("getdents", dirs::Format::Legacy),
+            ] {
+                let s = Rc::clone(&served);
+                t.on(name, move |ctx| answer(getdents(&s, ctx, format)));
+            }
+        }
+        if num_cpus.is_some() {
+            let s = Rc::clone(&served);
+            t.on("sched_getaffinity", move |ctx| answer(affinity(&s, ctx)));
+        }
+        if max_memory.is_some() {
+            let s = Rc::clone(&served);
+            t.on("sysinfo", move |ctx| answer(sysinfo(&s, ctx)));
+        }
+    });
     Ok(())
+}
+
+/// Resident memory of the sandbox's processes, in bytes (`VmRSS`).
+fn sandbox_rss(init_pid: i32) -> u64 {
+    crate::tree::descendants(init_pid, false)
+        .into_iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+        .filter_map(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().strip_suffix("kB"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        })
+        .sum::<u64>()
+        * 1024
+}
+
+/// One sandbox's view state, on the supervisor thread.
+struct Served {
+    inst: Instance,
+    settings: Arc<Settings>,
+    /// Shared with workers.
+    denied: Arc<object::DeniedObjects>,
+    /// `/` and `/proc`, `O_PATH`, opened by the supervisor.
+    root: Option<Arc<OwnedFd>>,
+    proc_dir: Option<OwnedFd>,
+    dirs: RefCell<dirs::Dirs>,
+}
+
+impl Served {
+    fn new(inst: &Instance, settings: Arc<Settings>) -> Served {
+        let how = OpenHow {
+            flags: (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64,
+            mode: 0,
+            resolve: 0,
+        };
+        let open = |p: &std::ffi::CStr| {
+            std::fs::File::open("/")
+                .ok()
+                .and_then(|root| openat2(root.as_fd(), p, &how).ok())
+        };
+        Served {
+            inst: inst.clone(),
+            settings,
+            denied: Arc::new(object::DeniedObjects::probe()),
+            root: open(c"/").map(Arc::new),
+            proc_dir: open(c"/proc"),
+            dirs: RefCell::new(dirs::Dirs::default()),
+        }
+    }
+}
+
+/// A handler's outcome: a verdict, an errno for the caller, or the caller gone.
+enum Fail {
+    Errno(Errno),
+    Handler(HandlerError),
+}
+
+impl From<Errno> for Fail {
+    fn from(e: Errno) -> Fail {
+        Fail::Errno(e)
+    }
+}
+
+impl From<MemError> for Fail {
+    fn from(e: MemError) -> Fail {
+        match e {
+            MemError::Gone { .. } => Fail::Handler(e.into()),
+            other => Fail::Errno(other.errno()),
+        }
+    }
+}
+
+impl From<HandlerError> for Fail {
+    fn from(e: HandlerError) -> Fail {
+        match e {
+            HandlerError::Mem(m) => m.into(),
+            HandlerError::Sys(e) => Fail::Errno(e),
+            other => Fail::Handler(other),
+        }
+    }
+}
+
+/// Errnos go to the caller; a caller that left is dropped; anything else is `EPERM`.
+fn answer(r: Result<Verdict, Fail>) -> HandlerResult {
+    match r {
+        Ok(v) => Ok(v),
+        Err(Fail::Errno(e)) => Ok(Verdict::Errno(e)),
+        Err(Fail::Handler(e)) => Err(e),
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum OpenKind {
+    Open,
+    Openat,
+    Creat,
+}
+
+/// Longest path read from the caller (`PATH_MAX`, NUL included).
+const PATH_MAX: usize = 4096;
+
+/// Flags `openat2` accepts (it refuses unknown bits, where `openat` ignores them).
+const VALID_OPEN_FLAGS: i32 = libc::O_ACCMODE
+    | libc::O_CREAT
+    | libc::O_EXCL
+    | libc::O_NOCTTY
+    | libc::O_TRUNC
+    | libc::O_APPEND
+    | libc::O_NONBLOCK
+    | libc::O_DSYNC
+    | libc::O_ASYNC
+    | libc::O_DIRECT
+    | libc::O_LARGEFILE
+    | libc::O_DIRECTORY
+    | libc::O_NOFOLLOW
+    | libc::O_NOATIME
+    | libc::O_CLOEXEC
+    | libc::O_PATH
+    | libc::O_TMPFILE
+    | libc::O_SYNC;
+
+fn wants_write(flags: i32) -> bool {
+    flags & libc::O_ACCMODE != libc::O_RDONLY
+        || flags & (libc::O_CREAT | libc::O_TRUNC) != 0
+        || flags & libc::O_TMPFILE == libc::O_TMPFILE
+}
+
+fn open(s: &Served, ctx: &mut NotifCtx<'_>, kind: OpenKind) -> Result<Verdict, Fail> {
+    let a = ctx.args();
+    let (dirfd, addr, flags, mode) = match kind {
+        OpenKind::Open => (libc::AT_FDCWD, a[0], a[1] as i32, a[2] as u32),
+        OpenKind::Openat => (a[0] as u32 as i32, a[1], a[2] as i32, a[3] as u32),
+        OpenKind::Creat => (
+            libc::AT_FDCWD,
+            a[0],
+            libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC,
+            a[1] as u32,
+        ),
+    };
+    // open(2) and creat(2) imply O_LARGEFILE on 64-bit, openat(2) too.
+    let flags = (flags & VALID_OPEN_FLAGS) | libc::O_LARGEFILE;
+    let mode = if flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE {
+        u64::from(mode & 0o7777)
+    } else {
+        0
+    };
+    let cloexec = flags & libc::O_CLOEXEC != 0;
+    let raw = ctx.read_cstr(addr, PATH_MAX - 1)?;
+    if raw.is_empty() {
+        return Err(Errno::ENOENT.into());
+    }
+    let tid = ctx.pid();
+    let task = object::task_info(tid).ok_or(Errno::ESRCH)?;
+    let tgid = task.tgid;
+    // The directory the path starts at, and its name.
+    let (base_fd, base_name): (Option<OwnedFd>, Vec<u8>) = if raw[0] == b'/' {
+        (None, b"/".to_vec())
+    } else if dirfd == libc::AT_FDCWD {
+        let cwd = format!("/proc/{tid}/cwd");
+        let how = OpenHow {
+            flags: (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64,
+            mode: 0,
+            resolve: 0,
+        };
+        let root = s.root.as_ref().ok_or(Errno::EACCES)?;
+        let c = CString::new(cwd.clone()).map_err(|_| Errno::EINVAL)?;
+        let fd = openat2(root.as_fd(), &c, &how)?;
+        let name = std::fs::read_link(&cwd).map_err(|_| Errno::ENOENT)?;
+        (Some(fd), name.into_os_string().into_encoded_bytes())
+    } else {
+        let fd = ctx.caller_fd(u64::from(dirfd as u32))?;
+        let name = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+            .map_err(|_| Errno::ENOTDIR)?;
+        (Some(fd), name.into_os_string().into_encoded_bytes())
+    };
+    // From here on the path and the directory are the caller's as of this call.
+    ctx.check_valid()?;
+    let canon = path::lexical(&base_name, &raw);
+    let resolved = path::for_caller(&canon, tgid, tid);
+    if path::is_denied(&resolved) {
+        return Err(Errno::EACCES.into());
+    }
+    let key = path::hook_key(&resolved, tgid, tid);
+    for (hook_path, hook) in &s.settings.hooks {
+        if !path::hook_matches(hook_path, &key) {
+            continue;
+        }
+        let req = OpenRequest {
+            path: &key,
+            flags,
+            tid,
+            tgid,
+        };
+        if let Some(ans) = hook(&s.inst, &req) {
+            return serve(s, ans, flags, cloexec);
+        }
+    }
+    let init_pid = s.inst.init_pid;
+    if let Some((pid, tail)) = path::proc_pid(&resolved) {
+        let Some(owner) = object::task_info(pid).filter(|_| object::in_sandbox(pid, init_pid))
+        else {
+            return Err(Errno::ENOENT.into());
+        };
+        if !s.settings.proc.whole {
+            // Landlock decides (a worker opening the explicit path).
+            let path = CString::new(resolved.clone()).map_err(|_| Errno::EINVAL)?;
+            let job = Job {
+                dir: None,
+                path,
+                flags,
+                mode,
+                umask: task.umask,
+                cloexec,
+                resolve: RESOLVE_NO_MAGICLINKS,
+            };
+            return on_worker(s, ctx, job);
+        }
+        let own = owner.tgid == tgid;
+        if path::is_private_entry(tail) && !own {
+            return Err(Errno::EACCES.into());
+        }
+        if wants_write(flags) && !s.settings.proc.writable {
+            return Err(Errno::EACCES.into());
+        }
+        if let Some(n) = path::fd_entry(tail) {
+            // The caller's own fd N, reopened as a new description of the same file.
+            let pidfd = sandlock_sys::pidfd::PidFd::open(tgid as i32, 0)?;
+            let dup = pidfd.get_fd(n).map_err(|_| Errno::ENOENT)?;
+            let path = CString::new(format!("/proc/self/fd/{}", dup.as_raw_fd()))
+                .map_err(|_| Errno::EINVAL)?;
+            // Through our duplicate's magic link on purpose; the duplicate lives in the job
+            // until the open is done.
+            let job = Job {
+                dir: Some(dup),
+                path,
+                flags,
+                mode,
+                umask: task.umask,
+                cloexec,
+                resolve: 0,
+            };
+            return on_worker(s, ctx, job);
+        }
+        let proc_dir = s.proc_dir.as_ref().ok_or(Errno::EACCES)?;
+        let mut rel = pid.to_string().into_bytes();
+        rel.extend_from_slice(tail);
+        let rel = CString::new(rel).map_err(|_| Errno::EINVAL)?;
+        let how = OpenHow {
+            flags: (flags | libc::O_CLOEXEC) as u64,
+            mode,
+            resolve: RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+        };
+        let fd = openat2(proc_dir.as_fd(), &rel, &how)?;
+        object::check(fd.as_fd(), &s.denied, init_pid)?;
+        return Ok(Verdict::InjectFd { fd, cloexec });
+    }
+    let path = CString::new(raw).map_err(|_| Errno::EINVAL)?;
+    let dir = match base_fd {
+        Some(fd) => fd,
+        None => s
+            .root
+            .as_ref()
+            .ok_or(Errno::EACCES)?
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|_| Errno::EMFILE)?,
+    };
+    let job = Job {
+        dir: Some(dir),
+        path,
+        flags,
+        mode,
+        umask: task.umask,
+        cloexec,
+        resolve: RESOLVE_NO_MAGICLINKS,
+    };
+    on_worker(s, ctx, job)
+}
+
+/// An open to make in an agent worker.
+struct Job {
+    /// Where a relative `path` starts (`/` when `None`).
+    dir: Option<OwnedFd>,
+    path: CString,
+    flags: i32,
+    mode: u64,
+    /// The caller's umask, for a file created.
+    umask: u32,
+    cloexec: bool,
+    /// `RESOLVE_*` flags.
+    resolve: u64,
+}
+
+/// Opens in an agent worker, under the sandbox's Landlock rules, checks the object and
+/// answers the caller from there.
+fn on_worker(s: &Served, ctx: &mut NotifCtx<'_>, job: Job) -> Result<Verdict, Fail> {
+    let Job {
+        dir,
+        path,
+        flags,
+        mode,
+        umask,
+        cloexec,
+        resolve,
+    } = job;
+    let dir = match dir {
+        Some(d) => d,
+        None => s
+            .root
+            .as_ref()
+            .ok_or(Errno::EACCES)?
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|_| Errno::EMFILE)?,
+    };
+    let denied = Arc::clone(&s.denied);
+    let init_pid = s.inst.init_pid;
+    let responder = ctx.responder();
+    s.inst.agent.spawn(move |w| {
+        let verdict = (|| -> Result<Verdict, Errno> {
+            w.confined()?;
+            sandlock_sys::views::set_umask(umask);
+            let how = OpenHow {
+                flags: (flags | libc::O_CLOEXEC) as u64,
+                mode,
+                resolve,
+            };
+            let fd = openat2(dir.as_fd(), &path, &how)?;
+            object::check(fd.as_fd(), &denied, init_pid)?;
+            Ok(Verdict::InjectFd { fd, cloexec })
+        })()
+        .unwrap_or_else(Verdict::Errno);
+        let _ = responder.answer(verdict);
+    });
+    Ok(Verdict::Deferred)
+}
+
+/// Serves an open hook's answer.
+fn serve(s: &Served, ans: OpenAnswer, flags: i32, cloexec: bool) -> Result<Verdict, Fail> {
+    match ans {
+        OpenAnswer::Deny(e) => Err(e.into()),
+        OpenAnswer::Fd(fd) => Ok(Verdict::InjectFd { fd, cloexec }),
+        OpenAnswer::Content(bytes) => {
+            if flags & libc::O_DIRECTORY != 0 {
+                return Err(Errno::ENOTDIR.into());
+            }
+            if flags & (libc::O_CREAT | libc::O_EXCL) == libc::O_CREAT | libc::O_EXCL {
+                return Err(Errno::EEXIST.into());
+            }
+            if wants_write(flags) {
+                return Err(Errno::EACCES.into());
+            }
+            let memfd = sealed_memfd(c"sandlock-view", &bytes)?;
+            // A new description with the caller's flags (read-only, O_NONBLOCK, O_PATH…)
+            // rather than the memfd's own O_RDWR one.
+            let keep = libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_LARGEFILE | libc::O_PATH;
+            let how = OpenHow {
+                flags: (libc::O_RDONLY | (flags & keep) | libc::O_CLOEXEC) as u64,
+                mode: 0,
+                resolve: 0,
+            };
+            let fd = match (
+                &s.root,
+                CString::new(format!("/proc/self/fd/{}", memfd.as_raw_fd())),
+            ) {
+                (Some(root), Ok(p)) => openat2(root.as_fd(), &p, &how).unwrap_or(memfd),
+                _ => memfd,
+            };
+            Ok(Verdict::InjectFd { fd, cloexec })
+        }
+    }
+}
+
+fn getdents(s: &Served, ctx: &mut NotifCtx<'_>, format: dirs::Format) -> Result<Verdict, Fail> {
+    let [fd, buf, count, ..] = ctx.args();
+    let count = count as u32 as usize;
+    let dir = ctx.caller_fd(fd)?;
+    let init_pid = s.inst.init_pid;
+    let visible = move || {
+        crate::tree::descendants(init_pid, true)
+            .into_iter()
+            .filter_map(|p| u32::try_from(p).ok())
+            .collect()
+    };
+    let out = s.dirs.borrow_mut().serve(dirs::Request {
+        dir,
+        format,
+        count,
+        sorted: s.settings.sorted_dirs,
+        visible: &visible,
+    })?;
+    if !out.is_empty() {
+        ctx.write_mem(buf, &out)?;
+    }
+    Ok(Verdict::Return(out.len() as i64))
+}
+
+fn affinity(s: &Served, ctx: &mut NotifCtx<'_>) -> Result<Verdict, Fail> {
+    let [pid, len, addr, ..] = ctx.args();
+    let pid = pid as u32 as i32;
+    let target = if pid == 0 {
+        ctx.pid()
+    } else if pid > 0 && object::in_sandbox(pid as u32, s.inst.init_pid) {
+        pid as u32
+    } else {
+        return Err(Errno::ESRCH.into());
+    };
+    let n = s.settings.num_cpus.unwrap_or(1);
+    // Room for the kernel's mask and for n CPUs, no more than the caller's buffer.
+    let want = (n as usize).div_ceil(64) * 8;
+    let mut mask = vec![0u8; (len as usize).min(8192)];
+    let written = sandlock_sys::views::affinity_of(target as i32, &mut mask)?;
+    let size = written.max(want).min(mask.len());
+    synth::affinity(&mut mask[..size], n);
+    ctx.write_mem(addr, &mask[..size])?;
+    Ok(Verdict::Return(size as i64))
+}
+
+fn sysinfo(s: &Served, ctx: &mut NotifCtx<'_>) -> Result<Verdict, Fail> {
+    let addr = ctx.args()[0];
+    let info = sandlock_sys::views::sysinfo()?;
+    let info = match s.settings.max_memory {
+        Some(cap) => synth::sysinfo(info, cap, sandbox_rss(s.inst.init_pid)),
+        None => info,
+    };
+    ctx.write_mem(addr, info.bytes())?;
+    Ok(Verdict::Return(0))
 }
