@@ -29,8 +29,9 @@
 //!
 //! - **Before an allocation** (`mmap`, `mremap`, `brk` and `shmget` are notified; their
 //!   arguments are registers, so no memory of the caller is read and the call can go on as
-//!   made): when the last measured usage, plus what was granted since, plus this request,
-//!   exceeds the cap, the call fails with `ENOMEM`. A request counts its full length: a
+//!   made): when the last measured usage, plus what was granted since the measurement before
+//!   it (pages granted are usually touched at once, but the measurement may run in between),
+//!   plus this request, exceeds the cap, the call fails with `ENOMEM`. A request counts its full length: a
 //!   writable anonymous or private mapping, a writable shared mapping of a memfd, `/dev/shm`
 //!   or `/dev/zero`, the growth of a `brk` or `mremap`, a new SysV segment. Read-only
 //!   mappings, `PROT_NONE` reservations and `MAP_NORESERVE` mappings count nothing here: they
@@ -69,6 +70,9 @@ pub(crate) struct Budget {
     usage: AtomicU64,
     /// Bytes granted to allocations since the last measurement (which may not show them yet).
     granted: AtomicU64,
+    /// Bytes granted in the period before: the last measurement may have run between an
+    /// allocation and the first touch of its pages, so they count one period more.
+    granted_before: AtomicU64,
     /// Processes seen in the sandbox, or that created a SysV segment there: the segments
     /// whose creator is one of them count.
     members: Mutex<HashSet<i32>>,
@@ -80,6 +84,7 @@ impl Budget {
             cap,
             usage: AtomicU64::new(0),
             granted: AtomicU64::new(0),
+            granted_before: AtomicU64::new(0),
             members: Mutex::new(HashSet::new()),
         }
     }
@@ -90,7 +95,10 @@ impl Budget {
             return true;
         }
         let usage = self.usage.load(Ordering::Acquire);
-        let granted = self.granted.load(Ordering::Acquire);
+        let granted = self
+            .granted
+            .load(Ordering::Acquire)
+            .saturating_add(self.granted_before.load(Ordering::Acquire));
         if usage.saturating_add(granted).saturating_add(request) > self.cap {
             return false;
         }
@@ -323,14 +331,16 @@ pub(crate) fn monitor(inst: &Instance, budget: &Budget) {
     loop {
         let usage = measure(inst.init_pid, budget);
         budget.usage.store(usage.total(), Ordering::Release);
-        budget.granted.store(0, Ordering::Release);
+        let granted = budget.granted.swap(0, Ordering::AcqRel);
+        budget.granted_before.store(granted, Ordering::Release);
         if usage.total() > budget.cap {
             inst.with_report(|r| r.fired(LIMIT));
             inst.kill(format!(
-                "memory limit {} exceeded ({} in use by {} processes)",
+                "memory limit {} exceeded ({} in use by {} process{})",
                 human(budget.cap),
                 human(usage.total()),
-                usage.processes
+                usage.processes,
+                if usage.processes == 1 { "" } else { "es" }
             ));
             return;
         }
@@ -372,27 +382,24 @@ fn mmap_request(caller: u32, args: [u64; 6]) -> u64 {
     }
 }
 
-/// The growth a `brk(addr)` of `caller` asks for, from the process's current break.
-fn brk_request(caller: u32, addr: u64, breaks: &mut HashMap<u32, (u64, u64)>) -> u64 {
-    // start_brk (field 47 of stat) changes when the process execs: it tells a cached break
-    // from another program's. It reads 0 when the supervisor may not see the process's
-    // memory map; then the measurement alone enforces.
+/// A `brk(addr)` of `caller`: the current break of its process, if known.
+///
+/// `start_brk` (field 47 of stat) changes when the process execs: it tells a cached break from
+/// another program's. It reads 0 when the supervisor may not see the process's memory map;
+/// then the break is unknown and the measurement alone enforces.
+fn current_break(caller: u32, breaks: &HashMap<u32, (u64, u64)>) -> Option<(u64, u64)> {
     let start_brk = std::fs::read_to_string(format!("/proc/{caller}/stat"))
         .ok()
         .and_then(|s| {
             let (_, rest) = s.rsplit_once(')')?;
             rest.split_whitespace().nth(47 - 3)?.parse::<u64>().ok()
         })
-        .unwrap_or(0);
-    if start_brk == 0 {
-        return 0;
-    }
+        .filter(|&b| b != 0)?;
     let current = match breaks.get(&caller) {
         Some(&(start, last)) if start == start_brk => last,
         _ => heap_end(caller).unwrap_or(start_brk),
     };
-    breaks.insert(caller, (start_brk, addr.max(start_brk)));
-    addr.saturating_sub(current)
+    Some((start_brk, current))
 }
 
 /// The end of the `[heap]` mapping of `pid`, from its maps.
@@ -438,18 +445,29 @@ pub(crate) fn install(inst: &Instance, budget: &Arc<Budget>, t: &mut crate::noti
     }
     {
         let (inst, budget) = (inst.clone(), Arc::clone(budget));
-        let mut breaks = HashMap::new();
+        // tid → (start_brk, the break after the last brk allowed).
+        let mut breaks: HashMap<u32, (u64, u64)> = HashMap::new();
         t.on("brk", move |ctx: &mut NotifCtx<'_>| {
-            let addr = ctx.args()[0];
+            let (caller, addr) = (ctx.pid(), ctx.args()[0]);
             if addr == 0 {
                 return Ok(Verdict::Continue);
             }
+            let Some((start_brk, current)) = current_break(caller, &breaks) else {
+                return Ok(Verdict::Continue);
+            };
             if breaks.len() > 4096 {
                 // Exited threads: start again rather than grow.
                 breaks.clear();
             }
-            let request = brk_request(ctx.pid(), addr, &mut breaks);
-            decide(&inst, &budget, request)
+            if budget.try_grant(addr.saturating_sub(current)) {
+                breaks.insert(caller, (start_brk, addr.max(start_brk)));
+                Ok(Verdict::Continue)
+            } else {
+                // brk does not fail with an errno: it answers the unchanged break, and libc
+                // turns a break short of the request into ENOMEM.
+                inst.with_report(|r| r.fired(LIMIT));
+                Ok(Verdict::Return(current as i64))
+            }
         });
     }
     {
