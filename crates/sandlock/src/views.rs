@@ -421,7 +421,8 @@ fn open(s: &Served, ctx: &mut NotifCtx<'_>, kind: OpenKind) -> Result<Verdict, F
     // From here on the path and the directory are the caller's as of this call.
     ctx.check_valid()?;
     let canon = path::lexical(&base_name, &raw);
-    let resolved = path::for_caller(&canon, tgid, tid);
+    let resolved = through_own_links(path::for_caller(&canon, tgid, tid), tgid, tid);
+    let rewritten = resolved != canon;
     if path::is_denied(&resolved) {
         return Err(Errno::EACCES.into());
     }
@@ -499,7 +500,13 @@ fn open(s: &Served, ctx: &mut NotifCtx<'_>, kind: OpenKind) -> Result<Verdict, F
         object::check(fd.as_fd(), &s.denied, init_pid)?;
         return Ok(Verdict::InjectFd { fd, cloexec });
     }
-    let path = CString::new(raw).map_err(|_| Errno::EINVAL)?;
+    // A path that named the caller's own links is opened as what they meant for the caller.
+    let (path, base_fd) = if rewritten {
+        (resolved, None)
+    } else {
+        (raw, base_fd)
+    };
+    let path = CString::new(path).map_err(|_| Errno::EINVAL)?;
     let dir = match base_fd {
         Some(fd) => fd,
         None => s
@@ -520,6 +527,28 @@ fn open(s: &Served, ctx: &mut NotifCtx<'_>, kind: OpenKind) -> Result<Verdict, F
         resolve: RESOLVE_NO_MAGICLINKS,
     };
     on_worker(s, ctx, job)
+}
+
+/// `/proc/TGID/root/…` and `/proc/TGID/cwd/…` of the caller (magic links, which the opens on
+/// behalf refuse to follow) written as the paths they lead to for the caller.
+fn through_own_links(resolved: Vec<u8>, tgid: u32, tid: u32) -> Vec<u8> {
+    for base in [format!("/proc/{tgid}/task/{tid}"), format!("/proc/{tgid}")] {
+        for link in ["root", "cwd"] {
+            let prefix = format!("{base}/{link}");
+            if !path::is_at_or_below(&resolved, prefix.as_bytes()) {
+                continue;
+            }
+            let Ok(target) = std::fs::read_link(format!("/proc/{tid}/{link}")) else {
+                return resolved;
+            };
+            let target = target.into_os_string().into_encoded_bytes();
+            let rest = resolved[prefix.len()..]
+                .strip_prefix(b"/")
+                .unwrap_or_default();
+            return path::lexical(&target, rest);
+        }
+    }
+    resolved
 }
 
 /// An open to make in an agent worker.
@@ -670,4 +699,74 @@ fn sysinfo(s: &Served, ctx: &mut NotifCtx<'_>) -> Result<Verdict, Fail> {
     };
     ctx.write_mem(addr, info.bytes())?;
     Ok(Verdict::Return(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notified(b: PolicyBuilder) -> Vec<&'static str> {
+        let policy = b.allow_degraded(true).build().unwrap();
+        let mut p = Plan::default();
+        plan(&policy, KernelFeatures::get_without_child(), &mut p).unwrap();
+        let mut n = p.notify.clone();
+        n.sort_unstable();
+        n
+    }
+
+    fn system() -> PolicyBuilder {
+        ["/usr", "/lib", "/bin", "/etc", "/tmp", "/dev/null"]
+            .iter()
+            .fold(Policy::builder(), |b, p| b.fs_read(p))
+    }
+
+    #[test]
+    fn only_what_the_policy_needs_is_notified() {
+        let opens = ["creat", "open", "openat"];
+        assert!(notified(system()).is_empty());
+        assert!(notified(system().fs_write("/home")).is_empty());
+        let proc = ["creat", "getdents", "getdents64", "open", "openat"];
+        assert_eq!(notified(system().fs_read("/proc")), proc);
+        assert_eq!(notified(Policy::builder().fs_read("/")), proc);
+        assert_eq!(notified(system().fs_write("/proc/self")), proc);
+        assert_eq!(notified(system().fs_read("/sys")), opens);
+        assert_eq!(
+            notified(system().num_cpus(2)),
+            ["creat", "open", "openat", "sched_getaffinity"]
+        );
+        let mut p = Plan::default();
+        p.open_hook("/etc/hosts", |_, _| None);
+        let policy = system().build().unwrap();
+        plan(&policy, KernelFeatures::get_without_child(), &mut p).unwrap();
+        p.notify.sort_unstable();
+        assert_eq!(p.notify, opens);
+    }
+
+    #[test]
+    fn policy_paths_meet_proc() {
+        let r = |b: PolicyBuilder| reach(&b.build().unwrap(), "/proc");
+        let none = r(system());
+        assert!(!none.any && !none.whole && !none.writable);
+        let all = r(Policy::builder().fs_write("/"));
+        assert!(all.any && all.whole && all.writable);
+        let part = r(system().fs_read("/proc/sys"));
+        assert!(part.any && !part.whole);
+        let read = r(system().fs_read("/proc"));
+        assert!(read.whole && !read.writable);
+    }
+
+    #[test]
+    fn num_cpus_is_validated() {
+        assert!(Policy::builder().num_cpus(0).build().is_err());
+        assert!(
+            Policy::builder()
+                .num_cpus(MAX_NUM_CPUS + 1)
+                .build()
+                .is_err()
+        );
+        assert_eq!(
+            Policy::builder().num_cpus(3).build().unwrap().num_cpus(),
+            Some(3)
+        );
+    }
 }

@@ -48,7 +48,8 @@ pub(crate) fn cpu_list(n: u32) -> String {
 }
 
 /// /proc/meminfo for a sandbox capped at `cap` bytes that uses `used` bytes: `MemTotal` is the
-/// cap, `MemAvailable` what is left of it, `MemFree` no more than that, and no other memory
+/// cap, `MemAvailable` and `MemFree` what is left of it, the host's caches (which the sandbox
+/// cannot count on) zero, so that `free` adds up (used = total - free), and no other memory
 /// figure above the cap.
 pub(crate) fn meminfo(real: &str, cap: u64, used: u64) -> String {
     let cap_kb = cap / 1024;
@@ -70,7 +71,8 @@ pub(crate) fn meminfo(real: &str, cap: u64, used: u64) -> String {
         let new = match (key, value) {
             ("MemTotal", _) => Some(cap_kb),
             ("MemAvailable", _) => Some(avail_kb),
-            ("MemFree", Some(v)) => Some(v.min(avail_kb)),
+            ("MemFree", _) => Some(avail_kb),
+            ("Buffers" | "Cached" | "SwapCached" | "SReclaimable" | "Shmem", Some(_)) => Some(0),
             (_, Some(v)) if !keep_as_is => Some(v.min(cap_kb)),
             _ => None,
         };
@@ -149,7 +151,7 @@ mod tests {
         assert!(m.contains("MemTotal:          65536 kB\n"), "{m}");
         assert!(m.contains("MemFree:           49152 kB\n"), "{m}");
         assert!(m.contains("MemAvailable:      49152 kB\n"), "{m}");
-        assert!(m.contains("Cached:            65536 kB\n"), "{m}");
+        assert!(m.contains("Cached:                0 kB\n"), "{m}");
         assert!(m.contains("SwapTotal:       2000000 kB\n"), "{m}");
         assert!(m.contains("HugePages_Total:       0\n"), "{m}");
         assert!(meminfo(real, 1 << 20, 2 << 20).contains("MemAvailable:          0 kB"));
