@@ -7,6 +7,11 @@
 //! with p10 and p90, and ratios of medians to the reference variants; targets are printed next
 //! to the numbers, never asserted.
 //!
+//! Startup and spawn are wall times: latency is what they are about. The workloads that do
+//! work in a loop (opens, tar, stat, fork+exec, getppid) report CPU time (user + system) of
+//! the work alone, without the sandbox's start: on a shared machine, time spent waiting for a
+//! CPU is noise, and what Landlock and seccomp add is CPU time in the sandboxed process.
+//!
 //! Output: markdown tables on stdout, a summary of every target at the end, and one JSON file
 //! per workload, `target/bench/NAME.json` (so re-running one workload replaces only its file).
 //!
@@ -18,6 +23,7 @@ mod redis;
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -57,32 +63,32 @@ const WORKLOADS: &[Workload] = &[
     },
     Workload {
         name: "opens",
-        about: "python3 opening (and closing) 20,000 files of its stdlib, timed inside",
+        about: "python3 opening (and closing) 20,000 files of its stdlib, CPU time of the loop",
         rounds: files::OPENS_ROUNDS,
         run: files::opens,
     },
     Workload {
         name: "tar",
-        about: "tar of the python stdlib into a pipe that is drained and discarded, wall time",
+        about: "tar of the python stdlib into a pipe that is drained and discarded, CPU time",
         rounds: files::TAR_ROUNDS,
         run: files::tar,
     },
     Workload {
         name: "stat",
-        about: "200,000 stat() calls from C, timed inside",
+        about: "200,000 stat() calls from C, CPU time of the loop",
         rounds: files::STAT_ROUNDS,
         run: files::stat,
     },
     Workload {
         name: "forkexec",
-        about: "500 × fork, exec /bin/true, wait, from C, timed inside",
+        about: "500 × fork, exec /bin/true, wait, from C, CPU time with the children",
         rounds: files::FORKEXEC_ROUNDS,
         run: files::forkexec,
     },
     Workload {
         name: "getppid",
         about: "a loop of 2,000,000 raw getppid calls (the filter's cost on a call it does not \
-                notify), timed inside",
+                notify), CPU time of the loop",
         rounds: GETPPID_ROUNDS,
         run: getppid,
     },
@@ -619,11 +625,12 @@ fn bench_dir() -> Result<PathBuf, String> {
 enum Measure {
     /// Wall time of spawn + wait, stdout to /dev/null.
     Wall,
-    /// Wall time of spawn + wait, stdout read to its end and discarded: for a program that
-    /// would take a shortcut if it saw /dev/null.
-    WallDrained,
     /// The program times itself and prints nanoseconds as the last line of its stdout.
     Printed,
+    /// Like `Printed`, but the number is the last line of stderr, and stdout is read to its
+    /// end and discarded: for a program whose output is its work (tar run by the `cputime`
+    /// helper, which would take a shortcut if it saw /dev/null).
+    PrintedOnStderr,
 }
 
 /// A command line measured by an interleaved workload.
@@ -663,39 +670,60 @@ impl Variant {
             None => Stdio::null(),
         });
         let failed = |e: std::io::Error| format!("{}: {e}", self.program.display());
-        let (elapsed, status, stdout) = match self.measure {
+        let not_a_number = |text: &str| {
+            format!(
+                "{} measured {text:?}, not a number of nanoseconds",
+                self.name
+            )
+        };
+        let parse = |text: &str| {
+            text.lines()
+                .last()
+                .and_then(|l| l.trim().parse::<f64>().ok())
+                .ok_or_else(|| not_a_number(text))
+        };
+        match &self.measure {
             Measure::Wall => {
                 cmd.stdout(Stdio::null());
                 let start = Instant::now();
                 let status = cmd.status().map_err(failed)?;
-                (start.elapsed().as_nanos() as f64, status, Vec::new())
-            }
-            Measure::WallDrained => {
-                cmd.stdout(Stdio::piped());
-                let start = Instant::now();
-                let mut child = cmd.spawn().map_err(failed)?;
-                let mut out = child.stdout.take().ok_or("no stdout pipe")?;
-                std::io::copy(&mut out, &mut std::io::sink()).map_err(failed)?;
-                let status = child.wait().map_err(failed)?;
-                (start.elapsed().as_nanos() as f64, status, Vec::new())
+                let elapsed = start.elapsed().as_nanos() as f64;
+                self.check_status(status)?;
+                Ok(elapsed)
             }
             Measure::Printed => {
                 let out = cmd.stderr(Stdio::inherit()).output().map_err(failed)?;
-                (0.0, out.status, out.stdout)
+                self.check_status(out.status)?;
+                parse(&String::from_utf8_lossy(&out.stdout))
             }
-        };
-        if !status.success() {
-            return Err(format!("{} failed: {status}", self.name));
+            Measure::PrintedOnStderr => {
+                cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+                let mut child = cmd.spawn().map_err(failed)?;
+                let mut stdout = child.stdout.take().ok_or("no stdout pipe")?;
+                std::io::copy(&mut stdout, &mut std::io::sink()).map_err(failed)?;
+                // A few bytes: stderr's pipe cannot have filled while stdout was drained.
+                let mut stderr = String::new();
+                child
+                    .stderr
+                    .take()
+                    .ok_or("no stderr pipe")?
+                    .read_to_string(&mut stderr)
+                    .map_err(failed)?;
+                let status = child.wait().map_err(failed)?;
+                if !status.success() {
+                    eprint!("{stderr}");
+                }
+                self.check_status(status)?;
+                parse(&stderr)
+            }
         }
-        match self.measure {
-            Measure::Printed => {
-                let text = String::from_utf8_lossy(&stdout);
-                text.lines()
-                    .last()
-                    .and_then(|l| l.trim().parse::<f64>().ok())
-                    .ok_or_else(|| format!("{} printed {text:?}, not a number", self.name))
-            }
-            _ => Ok(elapsed),
+    }
+
+    fn check_status(&self, status: std::process::ExitStatus) -> TaskResult {
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("{} failed: {status}", self.name))
         }
     }
 }
