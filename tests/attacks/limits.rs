@@ -172,7 +172,26 @@ mem("memfd write 300 MiB", written)
     let out = sandboxed(&["-m", "64M"], &written);
     assert_eq!(stdout(&out), "", "{}", text(&out));
     assert_killed_by_memory(&out, "64 MiB");
-    summary("memfd (mmap, write)", "ENOMEM, killed");
+    // The same from a process that made itself non-dumpable, which hides its open files
+    // from a supervisor that is not root: killed all the same (by the measurement, or as a
+    // process that cannot be measured).
+    let hiding = format!("libc.prctl(4, 0, 0, 0, 0)\n{written}");
+    expect(&bare(&hiding), 0, &["memfd write 300 MiB: ok"]);
+    let out = sandboxed(&["-m", "64M"], &hiding);
+    assert_eq!(stdout(&out), "", "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("sandlock: the sandbox was killed: memory limit 64 MiB "),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(128 + libc::SIGKILL),
+        "{}",
+        text(&out)
+    );
+    summary("memfd (mmap, write, non-dumpable)", "ENOMEM, killed");
     assert_healthy();
 }
 

@@ -19,9 +19,14 @@
 //!
 //! File-backed pages (program text, libraries, the page cache of regular files) do not count:
 //! they can be dropped and reread, and the files are governed by the filesystem rules. Nor
-//! does kernel memory (page tables, socket buffers, pipes). A process whose memory map is
-//! private to root (it made itself non-dumpable, and the supervisor is not root) is measured
-//! by `RssAnon + RssShmem` from `/proc/PID/status`, which counts sharing once per process.
+//! does kernel memory (page tables, socket buffers, pipes).
+//!
+//! A process that makes itself non-dumpable (`prctl(PR_SET_DUMPABLE, 0)`) hides its memory
+//! map and its open files from a supervisor that is not root. Its memory could then still be
+//! estimated (`RssAnon + RssShmem` of `/proc/PID/status`), but not a memfd it holds and maps
+//! nowhere, so the limit would not hold: the sandbox is killed, with a message saying why.
+//! (A root supervisor sees every process; `--no-coredump` does not make processes
+//! non-dumpable.)
 //!
 //! # Enforcement
 //!
@@ -121,6 +126,9 @@ pub(crate) struct Usage {
     pub(crate) objects: u64,
     /// Processes measured.
     pub(crate) processes: usize,
+    /// A process whose open files the supervisor may not see: a memfd it holds and maps
+    /// nowhere would not count.
+    pub(crate) hidden: Option<i32>,
 }
 
 impl Usage {
@@ -190,12 +198,21 @@ fn is_shmem_path(path: &[u8]) -> bool {
     path.starts_with(b"/memfd:") || path.starts_with(b"/dev/shm/")
 }
 
-/// The memfds and /dev/shm files `pid` has open: inode → allocated bytes.
-fn open_objects(pid: i32, out: &mut HashMap<ObjectKey, u64>) {
+/// The memfds and /dev/shm files `pid` has open: inode → allocated bytes. Returns `false` when
+/// the supervisor may not look (the process made itself non-dumpable and the supervisor is
+/// not root); a process that is gone has none.
+fn open_objects(pid: i32, out: &mut HashMap<ObjectKey, u64>) -> bool {
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::MetadataExt;
-    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return;
+    let fds = match std::fs::read_dir(format!("/proc/{pid}/fd")) {
+        Ok(fds) => fds,
+        // /proc files of a process without a memory map (exiting, or a zombie) belong to
+        // root too: only a process that still has one (`VmSize` in its status) hides.
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return !std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .is_ok_and(|s| s.contains("\nVmSize:"));
+        }
+        Err(_) => return true,
     };
     for fd in fds.flatten() {
         let path = fd.path();
@@ -212,6 +229,7 @@ fn open_objects(pid: i32, out: &mut HashMap<ObjectKey, u64>) {
             );
         }
     }
+    true
 }
 
 /// SysV segments whose creator is in `members`: id → resident plus swapped bytes.
@@ -280,11 +298,14 @@ pub(crate) fn measure(init_pid: i32, budget: &Budget) -> Usage {
     let pids = tree::below(init_pid);
     let mut per_process = Vec::with_capacity(pids.len());
     let mut objects = HashMap::new();
+    let mut hidden = None;
     for &pid in &pids {
         if let Some(m) = proc_memory(pid) {
             per_process.push((pid, m));
         }
-        open_objects(pid, &mut objects);
+        if !open_objects(pid, &mut objects) {
+            hidden = hidden.or(Some(pid));
+        }
     }
     {
         let mut members = budget.members();
@@ -303,6 +324,7 @@ pub(crate) fn measure(init_pid: i32, budget: &Budget) -> Usage {
         mapped,
         objects: objects.values().copied().fold(0, u64::saturating_add),
         processes: pids.len(),
+        hidden,
     }
 }
 
@@ -328,6 +350,7 @@ pub(crate) fn human(bytes: u64) -> String {
 /// The monitor: measures every [`PERIOD`] until the sandbox ends, and kills it when it is over
 /// the cap. Runs on its own thread.
 pub(crate) fn monitor(inst: &Instance, budget: &Budget) {
+    let mut hidden_before = None;
     loop {
         let usage = measure(inst.init_pid, budget);
         budget.usage.store(usage.total(), Ordering::Release);
@@ -344,6 +367,18 @@ pub(crate) fn monitor(inst: &Instance, budget: &Budget) {
             ));
             return;
         }
+        // Twice in a row, in case the process was between two states (exec) at one look.
+        if let Some(pid) = usage.hidden.filter(|&p| hidden_before == Some(p)) {
+            // Fail closed: memory the measurement cannot see would escape the cap.
+            inst.with_report(|r| r.fired(LIMIT));
+            inst.kill(format!(
+                "memory limit {} cannot be enforced: process {pid} made itself non-dumpable, \
+                 which hides its memory from the supervisor",
+                human(budget.cap)
+            ));
+            return;
+        }
+        hidden_before = usage.hidden;
         if inst.is_done() {
             return;
         }
