@@ -415,6 +415,46 @@ if r > 0:
     assert_healthy();
 }
 
+/// Forks raced from eight threads released at once under `-P 3`: two may succeed, however
+/// the supervisor's answers and the kernel's creation of the children interleave.
+#[test]
+fn processes_concurrent_forks() {
+    let attack = r#"
+import threading, time
+r, w = os.pipe()
+go = threading.Event()
+def forker():
+    go.wait()
+    try:
+        pid = os.fork()
+    except OSError as e:
+        os.write(w, b"-")
+        return
+    if pid == 0:
+        time.sleep(1)
+        os._exit(0)
+    os.write(w, b"+")
+    os.waitpid(pid, 0)
+ts = [threading.Thread(target=forker) for _ in range(8)]
+for t in ts:
+    t.start()
+time.sleep(0.2)
+go.set()
+for t in ts:
+    t.join()
+os.close(w)
+data = os.read(r, 100)
+print("forks ok: %d" % data.count(b"+"))
+"#;
+    expect(&bare(attack), 0, &["forks ok: 8"]);
+    for _ in 0..5 {
+        let out = sandboxed(&["-P", "3"], attack);
+        expect(&out, 0, &["forks ok: 2"]);
+    }
+    summary("8 concurrent forks under -P 3", "2 ok, 5 runs");
+    assert_healthy();
+}
+
 /// A (bounded) fork bomb: every process forks two children down to depth 6, 126 forks in
 /// all, each holding its pid for a while. Under `-P 10` most are refused and the sandbox ends
 /// normally.
