@@ -43,6 +43,7 @@ mod tree;
 mod views;
 
 pub use confine::PrepareError;
+pub use determinism::parse_time_start;
 pub use notify::{PortMapping, RuntimeReport};
 pub use resources::MIN_MAX_MEMORY;
 pub use policy::{
