@@ -56,11 +56,7 @@ pub type Itimerspec = [Timespec; 2];
 ///
 /// # Errors
 /// `EBADF`, `EINVAL` (not a timerfd, bad flags, nanoseconds out of range), `ECANCELED`.
-pub fn timerfd_settime(
-    fd: impl AsFd,
-    flags: i32,
-    value: Itimerspec,
-) -> Result<Itimerspec, Errno> {
+pub fn timerfd_settime(fd: impl AsFd, flags: i32, value: Itimerspec) -> Result<Itimerspec, Errno> {
     let ts = |(s, ns): Timespec| libc::timespec {
         tv_sec: s,
         tv_nsec: ns,

@@ -174,7 +174,11 @@ pub(crate) fn validate(policy: &Policy) -> Result<(), PolicyError> {
             .map_err(|_| bad("--time-start", format!("{start:?}"), "before 1970"))?
             .as_secs();
         if secs > 253_402_300_799 {
-            return Err(bad("--time-start", format!("{start:?}"), "after the year 9999"));
+            return Err(bad(
+                "--time-start",
+                format!("{start:?}"),
+                "after the year 9999",
+            ));
         }
     }
     if let Some(name) = &d.hostname {
@@ -394,7 +398,12 @@ impl State {
                 return Ok(Verdict::Errno(e));
             }
         }
-        write(ctx, tv, &time::timespec_bytes((s, ns / 1000)), Verdict::Return(0))
+        write(
+            ctx,
+            tv,
+            &time::timespec_bytes((s, ns / 1000)),
+            Verdict::Return(0),
+        )
     }
 
     fn time(&mut self, ctx: &mut NotifCtx<'_>) -> HandlerResult {
@@ -480,7 +489,8 @@ impl State {
             }
         };
         ctx.check_valid()?;
-        let previous = match sandlock_sys::clock::timerfd_settime(&timer, flags, [interval, value]) {
+        let previous = match sandlock_sys::clock::timerfd_settime(&timer, flags, [interval, value])
+        {
             Ok(p) => p,
             Err(e) => return Ok(Verdict::Errno(e)),
         };
@@ -517,7 +527,9 @@ impl State {
         if flags & !known != 0 || flags & both == both || len > isize::MAX as u64 {
             return Ok(Verdict::Errno(Errno::EINVAL));
         }
-        let n = usize::try_from(len).unwrap_or(MAX_GETRANDOM).min(MAX_GETRANDOM);
+        let n = usize::try_from(len)
+            .unwrap_or(MAX_GETRANDOM)
+            .min(MAX_GETRANDOM);
         if n == 0 {
             return Ok(Verdict::Return(0));
         }

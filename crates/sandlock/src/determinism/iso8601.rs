@@ -13,7 +13,10 @@ pub(crate) fn parse(s: &str) -> Result<SystemTime, String> {
         let secs: u64 = n
             .parse()
             .map_err(|_| "expected @SECONDS, a non-negative integer".to_owned())?;
-        (i64::try_from(secs).map_err(|_| "out of range".to_owned())?, 0)
+        (
+            i64::try_from(secs).map_err(|_| "out of range".to_owned())?,
+            0,
+        )
     } else {
         parse_datetime(s.as_bytes())?
     };
@@ -35,7 +38,11 @@ fn parse_datetime(b: &[u8]) -> Result<(i64, u32), String> {
     p.expect(b'-').ok_or(FORMAT)?;
     let day = p.digits(2).ok_or(FORMAT)?;
     let (mut hour, mut minute, mut second, mut nanos) = (0, 0, 0, 0u32);
-    if p.expect(b'T').or_else(|| p.expect(b't')).or_else(|| p.expect(b' ')).is_some() {
+    if p.expect(b'T')
+        .or_else(|| p.expect(b't'))
+        .or_else(|| p.expect(b' '))
+        .is_some()
+    {
         hour = p.digits(2).ok_or(FORMAT)?;
         p.expect(b':').ok_or(FORMAT)?;
         minute = p.digits(2).ok_or(FORMAT)?;

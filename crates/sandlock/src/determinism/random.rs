@@ -111,8 +111,9 @@ impl Tree {
         self.find(ppid, depth + 1)?;
         if self.procs.len() > PRUNE_ABOVE {
             let init = self.init_pid;
-            self.procs
-                .retain(|&pid, p| pid == init || pid == ppid || stat(pid).is_some_and(|s| s.1 == p.start));
+            self.procs.retain(|&pid, p| {
+                pid == init || pid == ppid || stat(pid).is_some_and(|s| s.1 == p.start)
+            });
         }
         let parent = self.procs.get_mut(&ppid)?;
         parent.children.extend(children_of(ppid));
@@ -252,7 +253,10 @@ fn children_of(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();
     for t in tasks.flatten() {
         if let Ok(list) = std::fs::read_to_string(t.path().join("children")) {
-            out.extend(list.split_ascii_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+            out.extend(
+                list.split_ascii_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
         }
     }
     out

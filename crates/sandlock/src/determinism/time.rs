@@ -19,7 +19,10 @@ const RECHECK: Duration = Duration::from_millis(200);
 pub(crate) fn is_wall_clock(clock: i32) -> bool {
     matches!(
         clock,
-        libc::CLOCK_REALTIME | libc::CLOCK_REALTIME_COARSE | libc::CLOCK_REALTIME_ALARM | libc::CLOCK_TAI
+        libc::CLOCK_REALTIME
+            | libc::CLOCK_REALTIME_COARSE
+            | libc::CLOCK_REALTIME_ALARM
+            | libc::CLOCK_TAI
     )
 }
 
@@ -200,7 +203,10 @@ mod tests {
         assert_eq!(timer_clock(timers, 3), Some(0));
         assert_eq!(timer_clock(timers, 0), Some(1));
         assert_eq!(timer_clock(timers, 9), None);
-        assert_eq!(timerfd_clock("pos:\t0\nflags:\t02\nmnt_id:\t15\nclockid: 0\n"), Some(0));
+        assert_eq!(
+            timerfd_clock("pos:\t0\nflags:\t02\nmnt_id:\t15\nclockid: 0\n"),
+            Some(0)
+        );
         assert!(is_wall_clock(libc::CLOCK_REALTIME) && !is_wall_clock(libc::CLOCK_MONOTONIC));
     }
 }

@@ -131,7 +131,9 @@ fn u32_at(b: &[u8], base: u64, off: u64) -> Option<u64> {
 
 fn u64_at(b: &[u8], base: u64, off: u64) -> Option<u64> {
     let at = usize::try_from(base.checked_add(off)?).ok()?;
-    Some(u64::from_le_bytes(b.get(at..at.checked_add(8)?)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
 }
 
 /// The functions in the dynamic symbol table of an in-memory ELF64 image: name, offset in
@@ -145,12 +147,20 @@ fn symbols(img: &[u8]) -> Option<Vec<(&[u8], u64, u64)>> {
     }
     // The load bias: symbol values are link-time addresses, the image starts at the first
     // PT_LOAD's address.
-    let (phoff, phentsize, phnum) = (u64_at(img, 0x20, 0)?, u16_at(img, 0x36, 0)?, u16_at(img, 0x38, 0)?);
+    let (phoff, phentsize, phnum) = (
+        u64_at(img, 0x20, 0)?,
+        u16_at(img, 0x36, 0)?,
+        u16_at(img, 0x38, 0)?,
+    );
     let base = (0..phnum)
         .map(|i| phoff.saturating_add(i * phentsize))
         .find(|&ph| u32_at(img, ph, 0) == Some(PT_LOAD))
         .and_then(|ph| u64_at(img, ph, 0x10)?.checked_sub(u64_at(img, ph, 8)?))?;
-    let (shoff, shentsize, shnum) = (u64_at(img, 0x28, 0)?, u16_at(img, 0x3a, 0)?, u16_at(img, 0x3c, 0)?);
+    let (shoff, shentsize, shnum) = (
+        u64_at(img, 0x28, 0)?,
+        u16_at(img, 0x3a, 0)?,
+        u16_at(img, 0x3c, 0)?,
+    );
     let sh = |i: u64| shoff.checked_add(i.checked_mul(shentsize)?);
     let dynsym = (0..shnum).find_map(|i| {
         let s = sh(i)?;
