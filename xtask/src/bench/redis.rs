@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::{Report, Row, Summary, Target, TaskResult, Unit, dist, find_in_path};
 
-pub(super) const ROUNDS: usize = 7;
+pub(super) const ROUNDS: usize = 11;
 /// Requests of each kind per redis-benchmark run.
 const REQUESTS: usize = 50_000;
 /// Parallel connections of redis-benchmark.
