@@ -175,7 +175,11 @@ pub(super) fn redis(rounds: usize, report: &mut Report) -> TaskResult {
         .args(["run", "--help"])
         .output()
         .map_err(|e| format!("{}: {e}", sandlock.display()))?;
-    let has_net_allow = String::from_utf8_lossy(&help.stdout).contains("--net-allow ");
+    // The outbound flag is newer than --net-allow-bind: use it only where this sandlock has it
+    // (a line of the help that starts with `--net-allow <`).
+    let has_net_allow = String::from_utf8_lossy(&help.stdout)
+        .lines()
+        .any(|l| l.trim_start().starts_with("--net-allow <"));
 
     let bare_port = free_port()?;
     let bare = Server::start(
