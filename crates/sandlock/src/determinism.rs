@@ -440,12 +440,12 @@ impl State {
             deadline,
             responder: ctx.responder(),
         };
-        if let Some(tx) = &self.sleeper {
-            if let Err(back) = tx.send(sleep) {
-                // The sleeper is gone: answers at once (dropping it would answer EPERM).
-                self.sleeper = None;
-                let _ = back.0.responder.answer(Verdict::Errno(Errno::EINTR));
-            }
+        if let Some(tx) = &self.sleeper
+            && let Err(back) = tx.send(sleep)
+        {
+            // The sleeper is gone: answer at once (dropping the responder would answer EPERM).
+            self.sleeper = None;
+            let _ = back.0.responder.answer(Verdict::Errno(Errno::EINTR));
         }
         Ok(Verdict::Deferred)
     }

@@ -53,7 +53,7 @@ impl Shift {
 
     /// The host time of sandbox time `t`; times before the epoch become the epoch (already
     /// past either way).
-    pub(crate) fn to_host(&self, t: Timespec) -> Timespec {
+    pub(crate) fn to_host(self, t: Timespec) -> Timespec {
         split((join(t) - self.offset).max(0))
     }
 }
@@ -154,10 +154,10 @@ pub(crate) fn timer_clock(timers: &str, id: i32) -> Option<i32> {
     for line in timers.lines() {
         if let Some(v) = line.strip_prefix("ID:") {
             current = v.trim().parse::<i32>().ok();
-        } else if let Some(v) = line.strip_prefix("ClockID:") {
-            if current == Some(id) {
-                return v.trim().parse().ok();
-            }
+        } else if let Some(v) = line.strip_prefix("ClockID:")
+            && current == Some(id)
+        {
+            return v.trim().parse().ok();
         }
     }
     None
@@ -184,7 +184,9 @@ mod tests {
         let host = shift.to_host(now);
         let real = clock::clock_gettime(libc::CLOCK_REALTIME).unwrap();
         assert!((real.0 - host.0).abs() < 60);
-        assert_eq!(shift.to_host((0, 5)), (0, 0));
+        // A sandbox deadline before the host's epoch is already past: the epoch.
+        let ahead = Shift::starting_at(UNIX_EPOCH + Duration::from_secs(4_102_444_800));
+        assert_eq!(ahead.to_host((0, 5)), (0, 0));
     }
 
     #[test]
