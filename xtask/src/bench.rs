@@ -172,8 +172,11 @@ pub(crate) fn run(args: &[String]) -> TaskResult {
     println!("# sandlock benchmarks\n\n{}", machine.markdown());
     let mut checks = Vec::new();
     for w in selected {
-        println!("\n## {}\n\n{}\n", w.name, w.about);
         let mut report = Report::new(w.name);
+        println!(
+            "\n## {}\n\n{} (load average {})\n",
+            w.name, w.about, report.load_at_start
+        );
         let rounds = if w.rounds == 0 {
             0
         } else {
@@ -247,7 +250,7 @@ impl Machine {
 
     fn json(&self) -> String {
         format!(
-            "{{\"cpus\": {}, \"cpu_model\": {}, \"kernel\": {}, \"load_average_at_start\": {}, \
+            "{{\"cpus\": {}, \"cpu_model\": {}, \"kernel\": {}, \"load_average_at_run_start\": {}, \
              \"commit\": {}}}",
             self.cpus,
             json_str(&self.cpu_model),
@@ -391,6 +394,8 @@ struct Table {
 /// What one workload measured: printed as it goes, kept for the summary and the JSON file.
 struct Report {
     workload: &'static str,
+    /// The load average when the workload started: the machine is shared.
+    load_at_start: String,
     tables: Vec<Table>,
     checks: Vec<Check>,
     notes: Vec<String>,
@@ -400,6 +405,7 @@ impl Report {
     fn new(workload: &'static str) -> Report {
         Report {
             workload,
+            load_at_start: Machine::load_average().unwrap_or_default(),
             tables: Vec::new(),
             checks: Vec::new(),
             notes: Vec::new(),
@@ -493,9 +499,10 @@ impl Report {
         let _ = write!(
             j,
             "{{\n  \"workload\": {},\n  \"unix_time\": {unix_time},\n  \"machine\": {},\n  \
-             \"load_average_at_end\": {},\n  \"tables\": [",
+             \"load_average\": {{\"start\": {}, \"end\": {}}},\n  \"tables\": [",
             json_str(self.workload),
             machine.json(),
+            json_str(&self.load_at_start),
             json_str(&Machine::load_average().unwrap_or_default()),
         );
         for (i, t) in self.tables.iter().enumerate() {
