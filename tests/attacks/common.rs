@@ -96,10 +96,50 @@ pub(crate) fn bare(body: &str) -> Output {
 
 pub(crate) use sandlock_tests::{degraded, landlock_abi};
 
+/// Whether sandlock has no Landlock here, after checking what that means for an attack that
+/// only Landlock stops: `sandlock run` refuses to start (exit 125, naming `--allow-degraded`),
+/// and a run the user opts into reports that Landlock enforces nothing. The caller then
+/// returns (returns `true`): the attack itself would go through a degraded run.
+pub(crate) fn refused_without_landlock() -> bool {
+    if landlock_abi() > 0 {
+        return false;
+    }
+    let out = sandlock()
+        .args(["run", "--", "true"])
+        .output()
+        .expect("run sandlock");
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--allow-degraded"),
+        "{}",
+        text(&out)
+    );
+    assert_status_reports_missing("filesystem rules (ABI 1)");
+    println!("without Landlock: sandlock refuses to run (checked)");
+    true
+}
+
 /// Skips the calling test (returns `true`) unless Landlock is there at all: without it sandlock
-/// refuses to run, and these attacks are Landlock's to stop.
+/// refuses to run, and these attacks are Landlock's to stop. Prefer
+/// [`refused_without_landlock`], which checks that refusal instead of skipping.
 pub(crate) fn skip_without_landlock() -> bool {
     sandlock_tests::skip_unless(landlock_abi() >= 1, "Landlock")
+}
+
+/// Asserts that `sandlock run --status-fd` names `missing` among the protections Landlock does
+/// not enforce on this kernel.
+pub(crate) fn assert_status_reports_missing(missing: &str) {
+    let out = run_sandboxed(&["--status-fd", "1", "--", "true"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let status = stdout(&out);
+    let listed = status
+        .split_once("\"missing\":[")
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map(|(list, _)| list);
+    assert!(
+        listed.is_some_and(|l| l.contains(&format!("\"{missing}\""))),
+        "{missing:?} not reported missing: {status}"
+    );
 }
 
 /// Yama's `kernel.yama.ptrace_scope` (0 without Yama).

@@ -10,27 +10,33 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use sandlock::KernelFeatures;
-use sandlock_tests::{run, sandlock_bin, skip_unless, text};
+use sandlock_tests::{run, sandlock_bin, text};
 
 mod common;
 use common::{
-    DEFAULT_PROFILE, PY, assert_healthy, bare, bare_command, expect, program, sandboxed,
-    sandboxed_command, sandboxed_with_proc, skip_without_landlock,
+    DEFAULT_PROFILE, PY, assert_healthy, assert_status_reports_missing, bare, bare_command, expect,
+    program, refused_without_landlock, sandboxed, sandboxed_command, sandboxed_with_proc,
 };
 
-/// Landlock IPC scoping (ABI 6) is what keeps signals inside the sandbox.
+/// Landlock IPC scoping (ABI 6) is what keeps signals inside the sandbox. Without it (asserted
+/// by the tests below) the sandbox can signal the init and the supervisor, which ends only
+/// itself, and its own user's processes outside; the status says scoping is missing.
 fn ipc_scoping() -> bool {
-    KernelFeatures::get().effective_landlock_abi() >= 6
+    let scoped = KernelFeatures::get().effective_landlock_abi() >= 6;
+    if !scoped {
+        assert_status_reports_missing(IPC_SCOPING);
+    }
+    scoped
 }
+
+const IPC_SCOPING: &str = "IPC scoping of abstract unix sockets and signals (ABI 6)";
 
 /// Bare: a process SIGKILLs its parent (a sacrificial middle process of the same user). In the
 /// sandbox: SIGKILL, SIGTERM, SIGSTOP and the probe signal 0 to the init and to the supervisor
 /// are EPERM, and both carry on (sandlock reports the command's exit code as usual).
 #[test]
 fn escape_signal_the_init_and_the_supervisor() {
-    if skip_unless(ipc_scoping(), "Landlock ABI 6 (signal scoping)") {
-        return;
-    }
+    let scoped = ipc_scoping();
     // The killer reports through a pipe in one write, so that the lines come in order.
     let bare_body = "import signal\n\
         r, w = os.pipe()\n\
@@ -52,6 +58,26 @@ fn escape_signal_the_init_and_the_supervisor() {
         0,
         &["kill(parent, SIGKILL): ok", "parent killed by signal 9"],
     );
+    if !scoped {
+        // Unscoped, the probe signal reaches both (a SIGKILL would end this sandbox).
+        let body = "init = os.getppid()\n\
+            sup = ppid_of(init)\n\
+            print('supervisor: ' + comm(sup))\n\
+            for who, pid in (('init', init), ('supervisor', sup)):\n    \
+                attempt('kill(%s, 0)' % who, lambda: os.kill(pid, 0))\n\
+            sys.exit(5)\n";
+        expect(
+            &sandboxed_with_proc(&[], body),
+            5,
+            &[
+                "supervisor: sandlock",
+                "kill(init, 0): ok",
+                "kill(supervisor, 0): ok",
+            ],
+        );
+        assert_healthy();
+        return;
+    }
     let body = "import signal\n\
         init = os.getppid()\n\
         sup = ppid_of(init)\n\
@@ -84,9 +110,7 @@ fn escape_signal_the_init_and_the_supervisor() {
 /// The shell spelling, with the default profile: `kill -9 $PPID` targets the init.
 #[test]
 fn escape_shell_kill_9_ppid() {
-    if skip_unless(ipc_scoping(), "Landlock ABI 6 (signal scoping)") {
-        return;
-    }
+    let scoped = ipc_scoping();
     // Bare, the inner shell kills the outer one: 128 + SIGKILL.
     let bare = Command::new("sh")
         .args(["-c", "sh -c 'kill -9 $PPID'; echo survived"])
@@ -95,6 +119,19 @@ fn escape_shell_kill_9_ppid() {
     assert_eq!(bare.status.code(), None, "{}", text(&bare));
     assert!(bare.stdout.is_empty(), "{}", text(&bare));
     let out = run(&["run", "-e", "kill -9 $PPID; echo rc=$?; exit 4"]);
+    if !scoped {
+        // Unscoped, the shell kills its init, and the whole sandbox ends with it: the shell
+        // never gets to print, and sandlock reports the kill.
+        assert_eq!(
+            out.status.code(),
+            Some(128 + libc::SIGKILL),
+            "{}",
+            text(&out)
+        );
+        assert!(out.stdout.is_empty(), "{}", text(&out));
+        assert_healthy();
+        return;
+    }
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
@@ -118,9 +155,7 @@ fn escape_shell_kill_9_ppid() {
 /// then does it send SIGKILL to -1.
 #[test]
 fn escape_kill_minus_one() {
-    if skip_unless(ipc_scoping(), "Landlock ABI 6 (signal scoping)") {
-        return;
-    }
+    let scoped = ipc_scoping();
     let mut bystander = Command::new("sleep")
         .arg("60")
         .stdin(Stdio::null())
@@ -133,7 +168,8 @@ fn escape_kill_minus_one() {
          sibling = os.fork()\n\
          if sibling == 0:\n    os.read(r, 1)\n    os._exit(0)\n\
          attempt('kill(bystander, 0)', lambda: os.kill(BYSTANDER, 0))\n\
-         try:\n    os.kill(BYSTANDER, 0)\n    print('unsafe: the bystander is reachable, not trying -1')\n    sys.exit(1)\n\
+         try:\n    os.kill(BYSTANDER, 0)\n    print('unsafe: the bystander is reachable, not trying -1')\n    \
+             os.kill(sibling, signal.SIGKILL)\n    os.waitpid(sibling, 0)\n    sys.exit(1)\n\
          except PermissionError:\n    pass\n\
          attempt('kill(-1, SIGKILL)', lambda: os.kill(-1, signal.SIGKILL))\n\
          _, status = os.waitpid(sibling, 0)\n\
@@ -144,6 +180,20 @@ fn escape_kill_minus_one() {
     let alive = bystander.try_wait().unwrap().is_none();
     bystander.kill().unwrap();
     bystander.wait().unwrap();
+    if !scoped {
+        // Unscoped, the bystander is reachable, so the program stops before kill(-1).
+        expect(
+            &out,
+            1,
+            &[
+                "kill(bystander, 0): ok",
+                "unsafe: the bystander is reachable, not trying -1",
+            ],
+        );
+        assert!(alive);
+        assert_healthy();
+        return;
+    }
     expect(
         &out,
         0,
@@ -423,7 +473,7 @@ print("exit %d" % os.waitstatus_to_exitcode(status))
 /// user; the links are not), or copy one with pidfd_getfd, which works bare on one's own child.
 #[test]
 fn escape_reach_the_seccomp_listener() {
-    if skip_without_landlock() {
+    if refused_without_landlock() {
         return;
     }
     let nr = format!(

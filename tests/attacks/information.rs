@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use sandlock_tests::{is_root, run, text};
 
 mod common;
-use common::{DEFAULT_PROFILE, assert_healthy, bare, expect, sandboxed, skip_without_landlock};
+use common::{DEFAULT_PROFILE, assert_healthy, bare, expect, refused_without_landlock, sandboxed};
 
 /// /proc/kcore is the kernel's memory as an ELF core. Root can open it bare; others get the
 /// kernel's EACCES (mode 0400), which is also Landlock's answer, so for them the test shows
@@ -21,7 +21,7 @@ use common::{DEFAULT_PROFILE, assert_healthy, bare, expect, sandboxed, skip_with
 /// attacks /proc/kallsyms (kernel symbol addresses, mode 0444: readable bare by everyone).
 #[test]
 fn information_proc_kcore_and_its_spellings() {
-    if skip_without_landlock() {
+    if refused_without_landlock() {
         return;
     }
     let (target, bare_answer) = if std::path::Path::new("/proc/kcore").exists() {
@@ -69,7 +69,7 @@ fn information_proc_kcore_and_its_spellings() {
 /// bystander belongs to the same user, so bare both are readable.
 #[test]
 fn information_foreign_pid_cmdline_and_environ() {
-    if skip_without_landlock() {
+    if refused_without_landlock() {
         return;
     }
     let mut bystander = Command::new("sleep")
@@ -116,7 +116,7 @@ fn information_foreign_pid_cmdline_and_environ() {
 /// the test shows only that the sandbox gets no further. /dev/kmsg is not granted either.
 #[test]
 fn information_dmesg_and_syslog() {
-    if skip_without_landlock() {
+    if refused_without_landlock() {
         return;
     }
     let body = format!(

@@ -2,7 +2,8 @@
 //!
 //! - `cargo xtask ci`: everything CI checks: `cargo fmt --check`, clippy with `-D warnings`,
 //!   the test suite (as the invoking user and, when that is root, again as an unprivileged
-//!   user), and `cargo doc` with warnings denied.
+//!   user), and `cargo doc` with warnings denied; then, on CI (`CI=true`, which `.ci/run`
+//!   sets) or with `--kernel-matrix`, the quick kernel matrix (6.1 with and without Landlock).
 //! - `cargo xtask bench`: the benchmarks (see `bench.rs`).
 //! - `cargo xtask dist`: the static release binary (see `dist.rs`).
 //! - `cargo xtask kernel-matrix`: the tests under several kernels (see `kernel_matrix.rs`).
@@ -22,7 +23,8 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  ci      fmt --check, clippy -D warnings, tests, doc (what .ci/run runs)
+  ci      fmt --check, clippy -D warnings, tests, doc (what .ci/run runs); then the
+          quick kernel matrix when CI=true or with --kernel-matrix (--no-kernel-matrix: not)
   bench   benchmarks: startup, library spawn, notification round trip (bench --help)
   dist    the static release binary: target/dist/sandlock
   kernel-matrix  the tests under several kernels in qemu (kernel-matrix --help)
@@ -32,7 +34,7 @@ tasks:
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("ci") => ci(),
+        Some("ci") => ci(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("dist") => dist::run(&args[1..]),
         Some("kernel-matrix") => kernel_matrix::run(&args[1..]),
@@ -87,7 +89,17 @@ pub(crate) fn workspace_root() -> std::path::PathBuf {
         .to_owned()
 }
 
-fn ci() -> TaskResult {
+fn ci(args: &[String]) -> TaskResult {
+    // CI machines run the quick matrix too; a developer's `cargo xtask ci` does not unless asked
+    // (it needs qemu and, on a first run, the kernels from Debian's archive).
+    let mut matrix = env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    for a in args {
+        match a.as_str() {
+            "--kernel-matrix" => matrix = true,
+            "--no-kernel-matrix" => matrix = false,
+            other => return Err(format!("ci: unknown argument {other}\n{USAGE}")),
+        }
+    }
     cargo(&["fmt", "--all", "--check"], &[])?;
     cargo(
         &[
@@ -109,5 +121,9 @@ fn ci() -> TaskResult {
         &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    if matrix {
+        eprintln!("$ cargo xtask kernel-matrix --quick");
+        kernel_matrix::run(&["--quick".to_owned()])?;
+    }
     Ok(())
 }
