@@ -2,7 +2,8 @@
 //!
 //! # `--time-start`
 //! The sandbox's wall clock (`CLOCK_REALTIME`, `_COARSE`, `_ALARM`, `CLOCK_TAI`) reads the
-//! given instant when the sandbox starts and runs on from there; monotonic, boot-time and CPU
+//! given instant when the sandbox starts (to the second: the offset is whole seconds, so that
+//! `time()` and `clock_gettime` agree) and runs on from there; monotonic, boot-time and CPU
 //! clocks are not shifted, nor their deadlines, nor `/proc/uptime`.
 //!
 //! - *System calls.* `clock_gettime`, `gettimeofday` and `time` are notified. A wall-clock read
@@ -19,7 +20,9 @@
 //!   (`execve` itself is not the hook: the new image does not exist yet when it is notified,
 //!   and the sandbox's first `execve` happens before the supervisor holds the listener.)
 //! - *Absolute sleeps and timers.* `clock_nanosleep(TIMER_ABSTIME)` on a wall clock is served by
-//!   a sleeper thread that answers when the host clock reaches the deadline minus the offset;
+//!   a sleeper thread that answers when the host clock reaches the deadline minus the offset
+//!   (or `EINTR` once the caller has an unblocked signal pending, looked at every 100 ms: the
+//!   listener waits killable only, so the signal itself cannot interrupt the call);
 //!   `timerfd_settime(TFD_TIMER_ABSTIME)` on a wall-clock timerfd is made on the caller's timerfd
 //!   (a `pidfd_getfd` duplicate) with the deadline shifted. POSIX `timer_settime(TIMER_ABSTIME)`
 //!   on a wall-clock timer cannot be made on behalf (the timer belongs to the caller) and is
@@ -115,7 +118,8 @@ impl PolicyBuilder {
     /// The sandbox's wall clock starts at `start` and runs forward from there
     /// (`--time-start`): `clock_gettime`, `gettimeofday` and `time`, through the vDSO or as
     /// system calls, and absolute wall-clock sleeps and timerfds. Monotonic clocks are not
-    /// shifted. `start` must not be before 1970.
+    /// shifted. The shift is a whole number of seconds: the sandbox starts within the second
+    /// `start` names. `start` must not be before 1970.
     pub fn time_start(mut self, start: SystemTime) -> Self {
         self.policy.determinism.time_start = Some(start);
         self
@@ -310,6 +314,8 @@ struct State {
     inst: Instance,
     shift: Option<Shift>,
     sleeper: Option<Sender<Sleep>>,
+    /// The patched vDSO's layout (the same in every process of the sandbox).
+    layout: Option<vdso::Layout>,
     tree: Option<Arc<Mutex<Tree>>>,
     hostname: Option<String>,
 }
@@ -328,6 +334,7 @@ impl State {
             inst: inst.clone(),
             shift: d.time_start.map(Shift::starting_at),
             sleeper: None,
+            layout: None,
             tree,
             hostname: d.hostname.clone(),
         }
@@ -345,13 +352,16 @@ impl State {
         }
         let _ = (nr, code);
         let pid = ctx.pid();
-        if self.shift.is_some() {
+        if let Some(shift) = self.shift {
             let patched = vdso::open_mem(pid).and_then(|mem| {
                 // The file is bound to the process it was opened for: if the caller is still
                 // in its call, that is the caller.
                 ctx.check_valid().map_err(|e| e.to_string())?;
-                vdso::patch(pid, &mem)
+                vdso::patch(pid, &mem, shift.offset())
             });
+            if let Ok(vdso::Patched::Now(layout)) = &patched {
+                self.layout = Some(layout.clone());
+            }
             if let Err(e) = patched {
                 if ctx.check_valid().is_err() {
                     return Err(MemError::Gone { id: ctx.id() }.into());
@@ -369,6 +379,18 @@ impl State {
         Ok(Verdict::Continue)
     }
 
+    /// Whether this wall-clock call is the vDSO's own fallback to the system call, made from
+    /// inside a patched vDSO whose stub shifts the result: then it must get the host's time.
+    fn from_vdso_stub(&self, ctx: &NotifCtx<'_>) -> bool {
+        let Some(layout) = &self.layout else {
+            return false;
+        };
+        match vdso::vdso_base(ctx.pid()) {
+            Ok(Some((base, _))) => layout.is_unshifted(base, ctx.instruction_pointer()),
+            _ => false,
+        }
+    }
+
     fn shift(&self) -> Result<Shift, HandlerError> {
         self.shift.ok_or(HandlerError::Sys(Errno::ENOSYS))
     }
@@ -376,16 +398,20 @@ impl State {
     fn clock_gettime(&mut self, ctx: &mut NotifCtx<'_>) -> HandlerResult {
         let [clock, ts, ..] = ctx.args();
         let clock = clock as i32;
-        if !time::is_wall_clock(clock) {
+        if !time::is_wall_clock(clock) || self.from_vdso_stub(ctx) {
             return Ok(Verdict::Continue);
         }
-        let now = self.shift()?.now(clock)?;
+        let now = match self.shift()?.now(clock) {
+            Ok(now) => now,
+            // As the kernel would answer (CLOCK_REALTIME_ALARM without an RTC: EINVAL).
+            Err(e) => return Ok(Verdict::Errno(e)),
+        };
         write(ctx, ts, &time::timespec_bytes(now), Verdict::Return(0))
     }
 
     fn gettimeofday(&mut self, ctx: &mut NotifCtx<'_>) -> HandlerResult {
         let [tv, tz, ..] = ctx.args();
-        if tv == 0 {
+        if tv == 0 || self.from_vdso_stub(ctx) {
             return Ok(Verdict::Continue);
         }
         let (s, ns) = self.shift()?.now(libc::CLOCK_REALTIME)?;
@@ -408,6 +434,9 @@ impl State {
 
     fn time(&mut self, ctx: &mut NotifCtx<'_>) -> HandlerResult {
         let [tloc, ..] = ctx.args();
+        if self.from_vdso_stub(ctx) {
+            return Ok(Verdict::Continue);
+        }
         let (s, _) = self.shift()?.now(libc::CLOCK_REALTIME)?;
         if tloc == 0 {
             return Ok(Verdict::Return(s));
@@ -438,6 +467,7 @@ impl State {
         let sleep = Sleep {
             clock,
             deadline,
+            tid: ctx.pid(),
             responder: ctx.responder(),
         };
         if let Some(tx) = &self.sleeper

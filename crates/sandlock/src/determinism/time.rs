@@ -7,13 +7,14 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sandlock_notif::{Responder, Verdict};
+use sandlock_sys::Errno;
 use sandlock_sys::clock::{self, Timespec};
 
 const NANOS: i128 = 1_000_000_000;
 
-/// How often a sleeper looks again at a long sleep: whether its caller is still waiting, and
-/// where the clock is (the host's clock can be set meanwhile).
-const RECHECK: Duration = Duration::from_millis(200);
+/// How often a sleeper looks again at a long sleep: whether its caller is still waiting, has a
+/// signal to take, and where the clock is (the host's clock can be set meanwhile).
+const RECHECK: Duration = Duration::from_millis(100);
 
 /// Whether clock `clock` reads wall-clock time, which the sandbox sees shifted.
 pub(crate) fn is_wall_clock(clock: i32) -> bool {
@@ -34,20 +35,28 @@ pub(crate) struct Shift {
 }
 
 impl Shift {
-    /// The shift that makes the host's clock read `start` now.
+    /// The shift that makes the host's clock read `start` now, to the second: the offset is a
+    /// whole number of seconds (the sandbox starts within the second `start` names, at the
+    /// host's fraction of a second), so that the seconds of `time()` and of `clock_gettime`
+    /// turn over together, in the vDSO stubs as in the supervisor.
     pub(crate) fn starting_at(start: SystemTime) -> Shift {
-        let ns = |t: SystemTime| match t.duration_since(UNIX_EPOCH) {
-            Ok(d) => d.as_nanos() as i128,
-            Err(e) => -(e.duration().as_nanos() as i128),
+        let secs = |t: SystemTime| match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => d.as_secs() as i128,
+            Err(e) => -(e.duration().as_secs_f64().ceil() as i128),
         };
         Shift {
-            offset: ns(start) - ns(SystemTime::now()),
+            offset: (secs(start) - secs(SystemTime::now())) * NANOS,
         }
     }
 
+    /// The offset as seconds and nanoseconds (`0..1e9`).
+    pub(crate) fn offset(self) -> Timespec {
+        split(self.offset)
+    }
+
     /// What the sandbox sees for clock `clock` now.
-    pub(crate) fn now(&self, clock: i32) -> Result<Timespec, sandlock_sys::Errno> {
-        let host = clock::clock_gettime(host_clock(clock))?;
+    pub(crate) fn now(&self, clock: i32) -> Result<Timespec, Errno> {
+        let host = clock::clock_gettime(clock)?;
         Ok(split(join(host) + self.offset))
     }
 
@@ -100,6 +109,8 @@ pub(crate) struct Sleep {
     /// The clock and the deadline on it, in host time.
     pub(crate) clock: i32,
     pub(crate) deadline: Timespec,
+    /// The sleeping thread.
+    pub(crate) tid: u32,
     pub(crate) responder: Responder,
 }
 
@@ -129,8 +140,15 @@ fn sleeper(rx: &Receiver<Sleep>, done: &AtomicBool) {
             if left <= 0 {
                 let _ = sleeps.swap_remove(i).responder.answer(Verdict::Return(0));
             } else if !s.responder.is_pending() {
-                // The caller left (a signal, or it died): nothing to answer.
+                // The caller died: nothing to answer.
                 drop(sleeps.swap_remove(i));
+            } else if signal_pending(s.tid) {
+                // The sandbox's listener waits killable only, so a signal with a handler
+                // cannot interrupt the call itself: end the sleep as the kernel would.
+                let _ = sleeps
+                    .swap_remove(i)
+                    .responder
+                    .answer(Verdict::Errno(Errno::EINTR));
             } else {
                 wait = wait.min(Duration::from_nanos(left as u64));
                 i += 1;
@@ -146,6 +164,23 @@ fn sleeper(rx: &Receiver<Sleep>, done: &AtomicBool) {
             std::thread::sleep(wait);
         }
     }
+}
+
+/// Whether thread `tid` has a signal pending that it does not block (ignored signals are
+/// discarded when sent, so such a signal will run a handler or end the process).
+fn signal_pending(tid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{tid}/status")).is_ok_and(|s| pending_in_status(&s))
+}
+
+fn pending_in_status(status: &str) -> bool {
+    let mask = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+            .unwrap_or(0)
+    };
+    (mask("SigPnd:") | mask("ShdPnd:")) & !mask("SigBlk:") != 0
 }
 
 /// The clock of POSIX timer `id` from the text of `/proc/PID/timers`.
@@ -210,5 +245,13 @@ mod tests {
             Some(0)
         );
         assert!(is_wall_clock(libc::CLOCK_REALTIME) && !is_wall_clock(libc::CLOCK_MONOTONIC));
+        let status = "SigQ:\t0/1\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000002000\n\
+                      SigBlk:\t0000000000000000\n";
+        assert!(pending_in_status(status));
+        assert!(!pending_in_status(&status.replace(
+            "SigBlk:\t0000000000000000",
+            "SigBlk:\t0000000000002000"
+        )));
+        assert!(!pending_in_status(""));
     }
 }
