@@ -106,9 +106,10 @@ fn wall_clock_is_shifted_through_the_vdso_and_raw_system_calls() {
 }
 
 /// Absolute sleeps of one second: on CLOCK_MONOTONIC (not shifted, so it must not wait for
-/// the years between the start time and now) and on CLOCK_REALTIME (the sandbox's clock).
+/// the years between the start time and now) and on CLOCK_REALTIME (the sandbox's clock); a
+/// timerfd armed at an absolute wall-clock time.
 const ABS_SLEEPS: &str = r#"
-import ctypes, time
+import ctypes, os, time
 libc = ctypes.CDLL(None, use_errno=True)
 ts = (ctypes.c_long * 2)()
 for name, clock in (('monotonic', 1), ('realtime', 0)):
@@ -117,6 +118,14 @@ for name, clock in (('monotonic', 1), ('realtime', 0)):
     t0 = time.monotonic()
     r = libc.clock_nanosleep(clock, 1, deadline, None)
     print(name, r, round(time.monotonic() - t0, 3))
+# A timerfd armed one second ahead on the (shifted) wall clock.
+fd = libc.timerfd_create(0, 0)
+libc.clock_gettime(0, ts)
+its = (ctypes.c_long * 4)(0, 0, ts[0] + 1, ts[1])
+t0 = time.monotonic()
+r = libc.timerfd_settime(fd, 1, its, None)
+os.read(fd, 8)
+print('timerfd', r, round(time.monotonic() - t0, 3))
 "#;
 
 #[test]
@@ -136,7 +145,33 @@ fn absolute_sleeps_end_on_time() {
             assert!((0.9..10.0).contains(&waited), "{start}: {out}");
             n += 1;
         }
-        assert_eq!(n, 2, "{out}");
+        assert_eq!(n, 3, "{out}");
+    }
+}
+
+/// A forked child (which inherits the patched vDSO) and a program it runs (a fresh vDSO).
+const DESCENDANTS: &str = r#"
+import os, subprocess, time
+if os.fork() == 0:
+    print('child', int(time.time()), flush=True)
+    os._exit(0)
+os.wait()
+print('grandchild', subprocess.run(['date', '-u', '+%s'], capture_output=True, text=True).stdout.strip())
+"#;
+
+#[test]
+fn descendants_see_the_shifted_clock() {
+    if !have_python() {
+        return;
+    }
+    let out = sandboxed(
+        &["--time-start", "2000-01-01T00:00:00Z"],
+        &[PY, "-c", DESCENDANTS],
+    );
+    let lines = clock_lines(&out);
+    assert_eq!(lines.len(), 2, "{out}");
+    for (k, v) in &lines {
+        assert!((Y2K..Y2K + 600).contains(v), "{k} = {v}\n{out}");
     }
 }
 

@@ -621,6 +621,55 @@ mod tests {
     }
 
     #[test]
+    fn plan_patches_once_and_jumps_into_the_cave() {
+        let Some(img) = own_vdso() else {
+            println!("skipped: needs a vdso");
+            return;
+        };
+        let Some((writes, layout)) = plan(&img, (-800_000_000, 5)).unwrap() else {
+            panic!("our own vdso is not patched");
+        };
+        assert_eq!(layout.len, img.len() as u64);
+        let mut patched = img.clone();
+        for (at, code) in &writes {
+            patched[*at as usize..*at as usize + code.len()].copy_from_slice(code);
+        }
+        // Patching again writes nothing.
+        assert!(plan(&patched, (-800_000_000, 5)).unwrap().is_none());
+        #[cfg(target_arch = "x86_64")]
+        {
+            let cave = cave_start(&img).unwrap();
+            let syms = symbols(&img).unwrap();
+            for (name, _) in TARGETS {
+                let off = syms.iter().find(|s| s.0 == *name).unwrap().1;
+                let at = entry(&img, off);
+                let stubbed = layout.shifted_sites.iter().any(|r| r.start == at);
+                assert!(stubbed || jumps_into(&patched, at, cave), "{name:?}");
+            }
+            // A call from inside the vdso is its fallback, unless made by a syscall stub.
+            assert!(layout.is_unshifted(0x1000, 0x1000 + 16));
+            assert!(!layout.is_unshifted(0x1000, 0x1000 + img.len() as u64));
+            assert!(!layout.is_unshifted(0x1000, 0x10));
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn moved_instructions() {
+        // lea r10, [rip - 0x6818] at 0x811, moved to 0x1a00: same target.
+        let lea = [0x4c, 0x8d, 0x15, 0xe8, 0x97, 0xff, 0xff];
+        let moved = movable(&lea, 0x811, 0x1a00).unwrap();
+        let disp = |b: &[u8]| i64::from(i32::from_le_bytes(b[3..7].try_into().unwrap()));
+        assert_eq!(0x811 + 7 + disp(&lea), 0x1a00 + 7 + disp(&moved));
+        assert_eq!(movable(&[0x55, 0x90], 0, 100).unwrap(), [0x55]);
+        assert_eq!(movable(&[0x41, 0x56], 0, 100).unwrap(), [0x41, 0x56]);
+        // A relative jump, a call: not moved.
+        assert!(movable(&[0xe9, 0, 0, 0, 0], 0, 100).is_none());
+        assert!(movable(&[0xe8, 0, 0, 0, 0], 0, 100).is_none());
+        assert!(movable(&[0x4c, 0x8d], 0, 100).is_none());
+    }
+
+    #[test]
     fn maps_line_parsing() {
         let maps = "7ffd1000-7ffd3000 r--p 00000000 00:00 0 [vvar]\n\
                     7ffd3000-7ffd5000 r-xp 00000000 00:00 0                          [vdso]\n";
