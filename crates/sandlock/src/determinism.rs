@@ -381,7 +381,7 @@ impl State {
 
     /// Whether this wall-clock call is the vDSO's own fallback to the system call, made from
     /// inside a patched vDSO whose stub shifts the result: then it must get the host's time.
-    fn from_vdso_stub(&self, ctx: &NotifCtx<'_>) -> bool {
+    fn is_vdso_fallback(&self, ctx: &NotifCtx<'_>) -> bool {
         let Some(layout) = &self.layout else {
             return false;
         };
@@ -398,7 +398,7 @@ impl State {
     fn clock_gettime(&mut self, ctx: &mut NotifCtx<'_>) -> HandlerResult {
         let [clock, ts, ..] = ctx.args();
         let clock = clock as i32;
-        if !time::is_wall_clock(clock) || self.from_vdso_stub(ctx) {
+        if !time::is_wall_clock(clock) || self.is_vdso_fallback(ctx) {
             return Ok(Verdict::Continue);
         }
         let now = match self.shift()?.now(clock) {
@@ -411,7 +411,7 @@ impl State {
 
     fn gettimeofday(&mut self, ctx: &mut NotifCtx<'_>) -> HandlerResult {
         let [tv, tz, ..] = ctx.args();
-        if tv == 0 || self.from_vdso_stub(ctx) {
+        if tv == 0 || self.is_vdso_fallback(ctx) {
             return Ok(Verdict::Continue);
         }
         let (s, ns) = self.shift()?.now(libc::CLOCK_REALTIME)?;
@@ -434,7 +434,7 @@ impl State {
 
     fn time(&mut self, ctx: &mut NotifCtx<'_>) -> HandlerResult {
         let [tloc, ..] = ctx.args();
-        if self.from_vdso_stub(ctx) {
+        if self.is_vdso_fallback(ctx) {
             return Ok(Verdict::Continue);
         }
         let (s, _) = self.shift()?.now(libc::CLOCK_REALTIME)?;
