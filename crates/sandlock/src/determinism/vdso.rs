@@ -575,7 +575,14 @@ fn symbols(img: &[u8]) -> Option<Vec<(&[u8], u64, u64)>> {
         let size = u64_at(img, s, 16)?;
         let name = strs.get(name_off..)?;
         let name = &name[..name.iter().position(|&c| c == 0)?];
-        out.push((name, value.checked_sub(base)?, size));
+        let off = value.checked_sub(base)?;
+        // Only functions that lie inside the image: every offset used later stays small.
+        if off
+            .checked_add(size)
+            .is_some_and(|end| end <= img.len() as u64)
+        {
+            out.push((name, off, size));
+        }
     }
     Some(out)
 }
@@ -667,6 +674,46 @@ mod tests {
         assert!(movable(&[0xe9, 0, 0, 0, 0], 0, 100).is_none());
         assert!(movable(&[0xe8, 0, 0, 0, 0], 0, 100).is_none());
         assert!(movable(&[0x4c, 0x8d], 0, 100).is_none());
+    }
+
+    #[test]
+    fn mutated_images_never_panic() {
+        let Some(img) = own_vdso() else {
+            println!("skipped: needs a vdso");
+            return;
+        };
+        let key = crate::determinism::chacha::root(1);
+        let mut noise = vec![0u8; 4 * 2000];
+        crate::determinism::chacha::fill(
+            &key,
+            crate::determinism::chacha::Domain::Lost,
+            0,
+            0,
+            &mut noise,
+        );
+        let patched = match plan(&img, (0, 0)).unwrap() {
+            Some((writes, _)) => {
+                let mut p = img.clone();
+                for (at, code) in writes {
+                    p[at as usize..at as usize + code.len()].copy_from_slice(&code);
+                }
+                p
+            }
+            None => img.clone(),
+        };
+        for (i, r) in noise.chunks_exact(4).enumerate() {
+            let mut m = if i % 2 == 0 {
+                img.clone()
+            } else {
+                patched.clone()
+            };
+            // Change one byte: in the headers and symbol table mostly, anywhere sometimes.
+            let span = if r[3] & 1 == 0 { 0x400 } else { m.len() };
+            let at = usize::from(u16::from_le_bytes([r[0], r[1]])) % span;
+            m[at] = r[2];
+            let _ = plan(&m, (i as i64 - 1000, 999_999_999));
+            let _ = cave_start(&m);
+        }
     }
 
     #[test]
