@@ -40,7 +40,7 @@
 //!   `set_tid_address` first (a static binary with no libc; on aarch64, which has no
 //!   `arch_prctl`, a Go program) sees the host's time through the vDSO;
 //! - absolute wall-clock deadlines given to `futex` (`pthread_cond_timedwait`,
-//!   `sem_timedwait`), `mq_timedsend`/`mq_timedreceive` and POSIX timers are not shifted
+//!   `sem_timedwait`) and `mq_timedsend`/`mq_timedreceive` are not shifted
 //!   (notifying `futex` would cost every lock a notification): with a start in the past they
 //!   expire at once, in the future they wait for the difference;
 //! - time that reaches the sandbox by other ways is not shifted: file timestamps (`stat` of a
