@@ -595,7 +595,8 @@ fn on_worker(s: &Served, ctx: &mut NotifCtx<'_>, job: Job) -> Result<Verdict, Fa
             w.confined()?;
             sandlock_sys::views::set_umask(umask);
             let how = OpenHow {
-                flags: (flags | libc::O_CLOEXEC) as u64,
+                // O_NOCTTY: a terminal opened here must not become the supervisor's.
+                flags: (flags | libc::O_CLOEXEC | libc::O_NOCTTY) as u64,
                 mode,
                 resolve,
             };
