@@ -376,7 +376,7 @@ mod tests {
     fn affinity_size_is_the_kernels() {
         let mut mask = [0u8; 128];
         let n = affinity_of(0, &mut mask).unwrap();
-        assert!(n > 0 && n % 8 == 0 && n <= 128);
+        assert!(n > 0 && n.is_multiple_of(8) && n <= 128);
         assert!(mask.iter().any(|&b| b != 0));
     }
 }
