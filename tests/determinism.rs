@@ -3,7 +3,8 @@
 
 use std::process::{Command, Output};
 
-use sandlock_tests::{run_system, skip_unless, text};
+use sandlock::{Command as SandboxCommand, Policy, Sandbox};
+use sandlock_tests::{landlock_abi, run_system, skip_unless, text};
 
 const PY: &str = "/usr/bin/python3";
 /// 2000-01-01T00:00:00Z.
@@ -249,4 +250,51 @@ fn bad_values_are_refused() {
             text(&out)
         );
     }
+}
+
+/// Through the library: one prepared sandbox, two runs at the same time; each has its own
+/// streams, which repeat.
+#[test]
+fn concurrent_sandboxes_of_one_policy_repeat() {
+    if !have_python() {
+        return;
+    }
+    let mut b = Policy::builder()
+        .allow_degraded(landlock_abi() == 0)
+        .random_seed(7)
+        .hostname("lib-host")
+        .time_start(sandlock::parse_time_start("2000-01-01").unwrap());
+    for p in ["/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc"] {
+        if std::path::Path::new(p).exists() {
+            b = b.fs_read(p);
+        }
+    }
+    let policy = b.build().unwrap();
+    assert_eq!(policy.random_seed(), Some(7));
+    assert_eq!(policy.hostname(), Some("lib-host"));
+    let sandbox = Sandbox::new(policy).unwrap();
+    let script =
+        format!("{FORK4}\nimport socket, time\nprint(socket.gethostname(), time.gmtime().tm_year)");
+    let cmd = SandboxCommand::new(PY).args(["-c", script.as_str()]);
+    let run = || {
+        let out = sandbox
+            .run(&cmd, Some(std::time::Duration::from_secs(60)))
+            .unwrap();
+        assert_eq!(
+            out.exit.code,
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        sorted_lines(&String::from_utf8_lossy(&out.stdout))
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(run);
+        let b = s.spawn(run);
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_eq!(a.len(), 6, "{a:?}");
+    assert!(a.contains(&"lib-host 2000".to_owned()), "{a:?}");
+    assert_eq!(a, b);
+    assert_eq!(a, run());
 }
