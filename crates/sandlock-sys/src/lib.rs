@@ -27,8 +27,8 @@
 #[cfg(not(target_pointer_width = "64"))]
 compile_error!("sandlock supports 64-bit architectures only");
 
-pub mod clock;
 pub mod compat;
+pub mod determinism;
 mod errno;
 pub mod features;
 pub mod flags;

@@ -429,7 +429,7 @@ impl State {
         }
         let (s, ns) = self.shift()?.now(libc::CLOCK_REALTIME)?;
         if tz != 0 {
-            let [west, dst] = sandlock_sys::clock::timezone()?;
+            let [west, dst] = sandlock_sys::determinism::timezone()?;
             let mut b = [0u8; 8];
             b[..4].copy_from_slice(&west.to_ne_bytes());
             b[4..].copy_from_slice(&dst.to_ne_bytes());
@@ -532,11 +532,11 @@ impl State {
             }
         };
         ctx.check_valid()?;
-        let previous = match sandlock_sys::clock::timerfd_settime(&timer, flags, [interval, value])
-        {
-            Ok(p) => p,
-            Err(e) => return Ok(Verdict::Errno(e)),
-        };
+        let previous =
+            match sandlock_sys::determinism::timerfd_settime(&timer, flags, [interval, value]) {
+                Ok(p) => p,
+                Err(e) => return Ok(Verdict::Errno(e)),
+            };
         if old == 0 {
             return Ok(Verdict::Return(0));
         }
@@ -591,7 +591,7 @@ impl State {
 
     fn uname(&mut self, ctx: &mut NotifCtx<'_>) -> HandlerResult {
         let [buf, ..] = ctx.args();
-        let mut uts = sandlock_sys::clock::uname()?;
+        let mut uts = sandlock_sys::determinism::uname()?;
         if let Some(name) = &self.hostname {
             let node = &mut uts[1];
             node.fill(0);

@@ -169,13 +169,15 @@ impl Tree {
                 .name("sandlock-random".to_owned())
                 .stack_size(64 * 1024)
                 .spawn(move || {
-                    // Ends when the last reader closes its end (EPIPE; SIGPIPE is ignored by
-                    // Rust programs).
+                    // Ends when the last reader closes its end: EPIPE, with SIGPIPE blocked
+                    // (else nothing is written: the reader sees the end of the file).
                     let mut buf = [0u8; 4096];
-                    loop {
-                        stream.read(&mut buf);
-                        if writer.write_all(&buf).is_err() {
-                            break;
+                    if sandlock_sys::determinism::block_sigpipe().is_ok() {
+                        loop {
+                            stream.read(&mut buf);
+                            if writer.write_all(&buf).is_err() {
+                                break;
+                            }
                         }
                     }
                     feeders.fetch_sub(1, Ordering::AcqRel);

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sandlock_notif::{Responder, Verdict};
 use sandlock_sys::Errno;
-use sandlock_sys::clock::{self, Timespec};
+use sandlock_sys::determinism::{self as clock, Timespec};
 
 const NANOS: i128 = 1_000_000_000;
 

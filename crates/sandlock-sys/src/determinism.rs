@@ -1,6 +1,6 @@
-//! Clocks, timers and the host's identity, as the supervisor reads them to answer a sandboxed
-//! process that sees a shifted wall clock or another host name: `clock_gettime`, the kernel's
-//! timezone, `timerfd_settime` and `uname`.
+//! What the supervisor calls to serve reproducible runs (`--time-start`, `--random-seed`,
+//! `--hostname`): clocks (`clock_gettime`, the kernel's timezone, `timerfd_settime`), `uname`,
+//! and blocking `SIGPIPE` in a thread that writes into pipes the sandbox reads.
 
 use std::os::fd::{AsFd, AsRawFd};
 
@@ -113,6 +113,28 @@ pub fn uname() -> Result<Utsname, Errno> {
     Ok(out)
 }
 
+/// Blocks `SIGPIPE` in the calling thread, so that writing into a pipe whose readers are gone
+/// fails with `EPIPE` instead of killing the process (a program embedding the library may not
+/// ignore `SIGPIPE` as Rust programs do). The signal, sent to the writing thread only, stays
+/// pending there and is dropped when the thread ends.
+///
+/// Calls `pthread_sigmask(SIG_BLOCK, {SIGPIPE})`.
+pub fn block_sigpipe() -> Result<(), Errno> {
+    // SAFETY: sigemptyset/sigaddset initialise `set`, a valid local; pthread_sigmask reads it and
+    // writes no old mask (NULL).
+    let ret = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut())
+    };
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(Errno::from_raw(ret))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +147,20 @@ mod tests {
         let b = clock_gettime(libc::CLOCK_MONOTONIC).unwrap();
         assert!(b >= a);
         assert_eq!(clock_gettime(12345), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn a_closed_pipe_is_epipe_not_a_signal() {
+        use std::io::Write;
+        std::thread::spawn(|| {
+            block_sigpipe().unwrap();
+            let (reader, mut writer) = std::io::pipe().unwrap();
+            drop(reader);
+            let e = writer.write(b"x").unwrap_err();
+            assert_eq!(e.raw_os_error(), Some(libc::EPIPE));
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]
