@@ -31,9 +31,22 @@ const CMSG_SPACE_ONE_FD: usize = 24;
 #[repr(C, align(8))]
 struct CmsgBuf([u8; CMSG_SPACE_ONE_FD]);
 
+/// The flags of [`send_with_fd`]'s `sendmsg`: `MSG_NOSIGNAL | MSG_PROBE`.
+///
+/// `MSG_PROBE` changes nothing on a unix socket, but makes a UDP, ICMP or raw IP send a no-op
+/// (`ip_make_skb`, `ip_append_data`). The spawned command sends its seccomp listener with
+/// these flags *after* its filter is installed, so a filter that hands `sendmsg` to the
+/// supervisor must let this exact call through (the supervisor does not hold the listener yet);
+/// letting every `sendmsg` with exactly these flags through is then harmless for the network
+/// rules, since such a call cannot put an IP datagram on the wire.
+pub const SEND_WITH_FD_FLAGS: i32 = libc::MSG_NOSIGNAL | MSG_PROBE;
+
+/// `MSG_PROBE` (`linux/socket.h`): "do not send, only probe the path"; libc lacks it.
+const MSG_PROBE: i32 = 0x10;
+
 /// Sends `data` and, if given, one fd over `sock`.
 ///
-/// Calls `sendmsg(sock, {data, SCM_RIGHTS [fd]}, MSG_NOSIGNAL)`. It does not allocate and is
+/// Calls `sendmsg(sock, {data, SCM_RIGHTS [fd]}, SEND_WITH_FD_FLAGS)`. It does not allocate and is
 /// async-signal-safe, so a fork child can send its seccomp listener to the parent.
 #[doc(alias = "sendmsg")]
 pub fn send_with_fd(sock: impl AsFd, data: &[u8], fd: Option<impl AsFd>) -> Result<usize, Errno> {
@@ -62,7 +75,7 @@ pub fn send_with_fd(sock: impl AsFd, data: &[u8], fd: Option<impl AsFd>) -> Resu
         }
     }
     // SAFETY: `msg` and everything it points to is valid for the duration of the call.
-    let ret = unsafe { libc::sendmsg(sock.as_fd().as_raw_fd(), &msg, libc::MSG_NOSIGNAL) };
+    let ret = unsafe { libc::sendmsg(sock.as_fd().as_raw_fd(), &msg, SEND_WITH_FD_FLAGS) };
     Errno::result(ret).map(|n| n as usize)
 }
 

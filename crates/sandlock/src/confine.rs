@@ -116,8 +116,20 @@ fn landlock(policy: &Policy, kernel_abi: u32) -> Result<Option<OwnedFd>, Prepare
     let mut ruleset = Ruleset::default()
         .set_compatibility(compat)
         .handle_access(AccessFs::from_all(abi))?;
+    // The network feature says which TCP rights Landlock handles: connects it leaves to the
+    // supervisor (deny lists, any-port rules, port virtualisation) stay unhandled.
+    let tcp = crate::network::landlock_tcp(policy);
     if kernel_abi >= 4 {
-        ruleset = ruleset.handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)?;
+        let mut net = landlock::BitFlags::<AccessNet>::empty();
+        if tcp.bind {
+            net |= AccessNet::BindTcp;
+        }
+        if tcp.connect {
+            net |= AccessNet::ConnectTcp;
+        }
+        if !net.is_empty() {
+            ruleset = ruleset.handle_access(net)?;
+        }
     }
     if policy.ipc_scoping && kernel_abi >= 6 {
         ruleset = ruleset.scope(Scope::AbstractUnixSocket | Scope::Signal)?;
@@ -146,13 +158,16 @@ fn landlock(policy: &Policy, kernel_abi: u32) -> Result<Option<OwnedFd>, Prepare
             created = created.add_rule(PathBeneath::new(fd, access))?;
         }
     }
-    if kernel_abi >= 4 {
+    if kernel_abi >= 4 && tcp.bind {
         for range in &policy.tcp_bind {
             for port in range.ports() {
                 created = created.add_rule(NetPort::new(port, AccessNet::BindTcp))?;
             }
         }
-        for range in &policy.tcp_connect {
+    }
+    if kernel_abi >= 4 && tcp.connect {
+        // policy.tcp_connect plus the TCP ports of the network allow rules.
+        for range in &tcp.connect_ports {
             for port in range.ports() {
                 created = created.add_rule(NetPort::new(port, AccessNet::ConnectTcp))?;
             }
@@ -189,6 +204,8 @@ fn seccomp(
         // The CPU set is fixed before exec; the sandbox may not widen it.
         filter.deny("sched_setaffinity", libc::EPERM as u16)?;
     }
+    // The network feature's static socket() rules (ping sockets, non-TCP IP sockets).
+    crate::network::filter_rules(policy, &mut filter)?;
     for name in notify {
         filter.add_rule(
             name,
