@@ -133,6 +133,37 @@ mem("mremap to 300 MiB", mremap)
     assert_healthy();
 }
 
+/// Memory no checked call asks for: a `PROT_NONE` reservation (and a `MAP_NORESERVE`
+/// mapping) made writable with `mprotect` and touched. The measurement kills the sandbox.
+#[test]
+fn memory_reservation_made_writable() {
+    let code = r#"
+import time
+libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+def reserved():
+    a = check(libc.mmap(None, 300 * MiB, 0, 0x22 | FLAGS, -1, 0))
+    if libc.mprotect(a, 300 * MiB, 3) != 0:
+        raise OSError(ctypes.get_errno(), "mprotect")
+    ctypes.memset(a, 1, 300 * MiB)
+    time.sleep(1)
+    libc.munmap(a, 300 * MiB)
+mem("PROT_NONE 300 MiB, mprotect, touch", reserved)
+"#;
+    for (flags, what) in [("0", "PROT_NONE"), ("0x4000", "MAP_NORESERVE")] {
+        let attack = body(&code.replace("FLAGS", flags));
+        expect(
+            &bare(&attack),
+            0,
+            &["PROT_NONE 300 MiB, mprotect, touch: ok"],
+        );
+        let out = sandboxed(&["-m", "64M"], &attack);
+        assert_eq!(stdout(&out), "", "{what}: {}", text(&out));
+        assert_killed_by_memory(&out, "64 MiB");
+    }
+    summary("PROT_NONE and MAP_NORESERVE made writable", "killed");
+    assert_healthy();
+}
+
 /// A memfd: mapped whole (the upstream bypass: 300 MiB under `-m 64M`), and written with
 /// write(2), which maps nothing at all.
 #[test]
