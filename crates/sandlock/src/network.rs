@@ -22,6 +22,7 @@ use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::mpsc::Sender;
 
 use sandlock_bpf::{Action, Cond, Filter, Rule as BpfRule};
 use sandlock_net::handlers::{
@@ -321,46 +322,46 @@ fn sandbox_socket_inodes(init_pid: i32) -> HashSet<u64> {
     out
 }
 
-/// Publishes a sandbox's port map: in its report, and in its state file if any.
-fn publish(inst: &Instance, state: Option<&Path>, map: &PortMap) {
-    let mappings: Vec<PortMapping> = map
-        .remapped()
+/// The sandbox's port map as [`PortMapping`]s.
+fn mappings(map: &PortMap) -> Vec<PortMapping> {
+    map.remapped()
         .into_iter()
         .map(|(t, v, r)| PortMapping {
             protocol: t.name(),
             virtual_port: v,
             real_port: r,
         })
-        .collect();
-    if let Some(path) = state {
-        let _ = write_state(path, inst, &mappings);
-    }
-    inst.with_report(|r| r.ports = mappings);
+        .collect()
 }
 
 /// The state file: a header line with the pids, then `PROTO VIRTUAL REAL` per mapping.
-fn write_state(path: &Path, inst: &Instance, mappings: &[PortMapping]) -> std::io::Result<()> {
+fn write_state(path: &Path, command_pid: i32, mappings: &[PortMapping]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     let mut f = std::fs::File::create(&tmp)?;
-    writeln!(
-        f,
-        "# sandlock {} command {}",
-        std::process::id(),
-        inst.command_pid
-    )?;
+    writeln!(f, "# sandlock {} command {command_pid}", std::process::id())?;
     for m in mappings {
         writeln!(f, "{} {} {}", m.protocol, m.virtual_port, m.real_port)?;
     }
     std::fs::rename(tmp, path)
 }
 
-/// Removes the state file when the sandbox's handlers are dropped (the sandbox is over).
-struct StateFile(PathBuf);
-
-impl Drop for StateFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
+/// Keeps a sandbox's state file up to date on a thread of its own: the port map changes in a
+/// worker, which is confined like the sandbox and may not write there. Started from the
+/// supervisor thread (unconfined); it removes the file and ends when the sender is dropped
+/// with the sandbox's handlers.
+fn state_writer(path: PathBuf, command_pid: i32) -> Option<Sender<Vec<PortMapping>>> {
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<PortMapping>>();
+    let _ = write_state(&path, command_pid, &[]);
+    let started = std::thread::Builder::new()
+        .name("sandlock-ports".to_owned())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            while let Ok(m) = rx.recv() {
+                let _ = write_state(&path, command_pid, &m);
+            }
+            let _ = std::fs::remove_file(&path);
+        });
+    started.ok().map(|_| tx)
 }
 
 /// Adds what this feature needs from the supervisor to `plan`.
@@ -401,24 +402,25 @@ pub(crate) fn plan(
     let state_dir = net.port_state_dir.clone();
     let remap = net.port_remap;
     plan.installer("network", move |inst, t| {
-        let state = state_dir
-            .as_ref()
-            .map(|d| d.join(format!("{}.ports", inst.command_pid)));
-        let guard = state.clone().map(|p| Rc::new(StateFile(p)));
-        if let Some(path) = &state {
-            let _ = write_state(path, inst, &[]);
-        }
+        let writer = state_dir.as_ref().and_then(|d| {
+            state_writer(
+                d.join(format!("{}.ports", inst.command_pid)),
+                inst.command_pid,
+            )
+        });
+        let writer = std::sync::Mutex::new(writer);
         let for_ports = inst.clone();
-        let on_ports: sandlock_net::handlers::PortsChanged =
-            Arc::new(move |map: &PortMap| publish(&for_ports, state.as_deref(), map));
+        let on_ports: sandlock_net::handlers::PortsChanged = Arc::new(move |map: &PortMap| {
+            let m = mappings(map);
+            if let Some(tx) = writer.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                let _ = tx.send(m.clone());
+            }
+            for_ports.with_report(|r| r.ports = m);
+        });
         let spawner = Rc::new(AgentSpawner(inst.agent.clone()));
         let h = Rc::new(NetHandlers::new(opts.clone(), spawner, on_ports));
         let a = Rc::clone(&h);
-        t.on("connect", move |ctx| {
-            // The state file lives as long as the handlers: removed when the sandbox ends.
-            let _ = &guard;
-            a.connect(ctx)
-        });
+        t.on("connect", move |ctx| a.connect(ctx));
         let a = Rc::clone(&h);
         t.on("sendto", move |ctx| a.sendto(ctx));
         let a = Rc::clone(&h);
