@@ -190,7 +190,9 @@ pub(crate) fn plan(
     let opens = proc.any || sys.any || !hooks.is_empty();
     let listings = proc.any || sorted_dirs;
     if opens {
-        plan.notify(&["open", "openat", "creat"]);
+        // landlock_restrict_self: a process that confines itself further (a nested sandbox)
+        // must stay confined in the opens made on its behalf.
+        plan.notify(&["open", "openat", "creat", "landlock_restrict_self"]);
     }
     if listings {
         plan.notify(&["getdents64", "getdents"]);
@@ -222,6 +224,10 @@ pub(crate) fn plan(
                 let s = Rc::clone(&served);
                 t.on(name, move |ctx| answer(open(&s, ctx, kind)));
             }
+            let s = Rc::clone(&served);
+            t.on("landlock_restrict_self", move |ctx| {
+                answer(restrict_self(&s, ctx))
+            });
         }
         if listings {
             for (name, format) in [
@@ -269,6 +275,8 @@ struct Served {
     root: Option<Arc<OwnedFd>>,
     proc_dir: Option<OwnedFd>,
     dirs: RefCell<dirs::Dirs>,
+    /// Landlock rulesets sandbox threads enforced on themselves (tid, ruleset), in order.
+    nested: RefCell<Vec<(u32, Arc<OwnedFd>)>>,
 }
 
 impl Served {
@@ -290,6 +298,7 @@ impl Served {
             root: open(c"/").map(Arc::new),
             proc_dir: open(c"/proc"),
             dirs: RefCell::new(dirs::Dirs::default()),
+            nested: RefCell::new(Vec::new()),
         }
     }
 }
@@ -363,6 +372,21 @@ const VALID_OPEN_FLAGS: i32 = libc::O_ACCMODE
     | libc::O_PATH
     | libc::O_TMPFILE
     | libc::O_SYNC;
+
+/// The flags of an open made on behalf of a caller that asked for `flags`: close-on-exec in
+/// the supervisor (the caller's copy gets its own flag), `O_NOCTTY` (a terminal opened here
+/// must not become the supervisor's), and with `O_PATH` only the flags `O_PATH` keeps, as
+/// `open` strips the others where `openat2` refuses them.
+fn on_behalf_flags(flags: i32) -> u64 {
+    /// `O_PATH_FLAGS` of the kernel.
+    const O_PATH_FLAGS: i32 = libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_PATH | libc::O_CLOEXEC;
+    let flags = if flags & libc::O_PATH != 0 {
+        flags & O_PATH_FLAGS
+    } else {
+        flags | libc::O_NOCTTY
+    };
+    (flags | libc::O_CLOEXEC) as u64
+}
 
 fn wants_write(flags: i32) -> bool {
     flags & libc::O_ACCMODE != libc::O_RDONLY
@@ -442,12 +466,15 @@ fn open(s: &Served, ctx: &mut NotifCtx<'_>, kind: OpenKind) -> Result<Verdict, F
         }
     }
     let init_pid = s.inst.init_pid;
+    let nested = nested_rulesets(s, tid, tgid);
     if let Some((pid, tail)) = path::proc_pid(&resolved) {
         let Some(owner) = object::task_info(pid).filter(|_| object::in_sandbox(pid, init_pid))
         else {
             return Err(Errno::ENOENT.into());
         };
-        if !s.settings.proc.whole {
+        // Without /proc granted as a whole, or for a caller under rules of its own, the
+        // supervisor thread (which enforces neither) does not open: a worker does.
+        if !s.settings.proc.whole || !nested.is_empty() {
             // Landlock decides (a worker opening the explicit path).
             let path = CString::new(resolved.clone()).map_err(|_| Errno::EINVAL)?;
             let job = Job {
@@ -458,6 +485,7 @@ fn open(s: &Served, ctx: &mut NotifCtx<'_>, kind: OpenKind) -> Result<Verdict, F
                 umask: task.umask,
                 cloexec,
                 resolve: RESOLVE_NO_MAGICLINKS,
+                nested,
             };
             return on_worker(s, ctx, job);
         }
@@ -465,13 +493,31 @@ fn open(s: &Served, ctx: &mut NotifCtx<'_>, kind: OpenKind) -> Result<Verdict, F
         if path::is_private_entry(tail) && !own {
             return Err(Errno::EACCES.into());
         }
-        if wants_write(flags) && !s.settings.proc.writable {
-            return Err(Errno::EACCES.into());
-        }
-        if let Some(n) = path::fd_entry(tail) {
-            // The caller's own fd N, reopened as a new description of the same file.
-            let pidfd = sandlock_sys::pidfd::PidFd::open(tgid as i32, 0)?;
-            let dup = pidfd.get_fd(n).map_err(|_| Errno::ENOENT)?;
+        // The caller's own magic links (fd/N, exe, ns/*): reopened, in a worker, from what
+        // they lead to, so that Landlock judges the target (a pipe, the executable), not
+        // /proc.
+        let target = match path::fd_entry(tail) {
+            Some(n) if own => {
+                let pidfd = sandlock_sys::pidfd::PidFd::open(tgid as i32, 0)?;
+                Some(pidfd.get_fd(n).map_err(|_| Errno::ENOENT)?)
+            }
+            _ if own && path::is_own_link(tail) => {
+                let proc_dir = s.proc_dir.as_ref().ok_or(Errno::EACCES)?;
+                let mut rel = pid.to_string().into_bytes();
+                rel.extend_from_slice(tail);
+                let rel = CString::new(rel).map_err(|_| Errno::EINVAL)?;
+                // The link is followed on purpose (RESOLVE_BENEATH and RESOLVE_NO_XDEV would
+                // refuse the jump); `rel` is the checked shape PID/exe or PID/ns/NAME.
+                let how = OpenHow {
+                    flags: (libc::O_PATH | libc::O_CLOEXEC) as u64,
+                    mode: 0,
+                    resolve: 0,
+                };
+                Some(openat2(proc_dir.as_fd(), &rel, &how)?)
+            }
+            _ => None,
+        };
+        if let Some(dup) = target {
             let path = CString::new(format!("/proc/self/fd/{}", dup.as_raw_fd()))
                 .map_err(|_| Errno::EINVAL)?;
             // Through our duplicate's magic link on purpose; the duplicate lives in the job
@@ -484,15 +530,19 @@ fn open(s: &Served, ctx: &mut NotifCtx<'_>, kind: OpenKind) -> Result<Verdict, F
                 umask: task.umask,
                 cloexec,
                 resolve: 0,
+                nested,
             };
             return on_worker(s, ctx, job);
+        }
+        if wants_write(flags) && !s.settings.proc.writable {
+            return Err(Errno::EACCES.into());
         }
         let proc_dir = s.proc_dir.as_ref().ok_or(Errno::EACCES)?;
         let mut rel = pid.to_string().into_bytes();
         rel.extend_from_slice(tail);
         let rel = CString::new(rel).map_err(|_| Errno::EINVAL)?;
         let how = OpenHow {
-            flags: (flags | libc::O_CLOEXEC) as u64,
+            flags: on_behalf_flags(flags),
             mode,
             resolve: RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
         };
@@ -525,6 +575,7 @@ fn open(s: &Served, ctx: &mut NotifCtx<'_>, kind: OpenKind) -> Result<Verdict, F
         umask: task.umask,
         cloexec,
         resolve: RESOLVE_NO_MAGICLINKS,
+        nested,
     };
     on_worker(s, ctx, job)
 }
@@ -551,6 +602,50 @@ fn through_own_links(resolved: Vec<u8>, tgid: u32, tid: u32) -> Vec<u8> {
     resolved
 }
 
+/// A sandbox thread confines itself further: its ruleset is kept, so that opens made on its
+/// behalf (and its descendants') enforce it too, then the call goes on as made. It reads no
+/// memory (the arguments are an fd and flags), so `Continue` is sound; a ruleset swapped
+/// under the same fd number in between would only loosen what the process imposed on itself,
+/// never the sandbox's own rules, which the workers enforce regardless.
+fn restrict_self(s: &Served, ctx: &mut NotifCtx<'_>) -> Result<Verdict, Fail> {
+    let ruleset = ctx.caller_fd(ctx.args()[0])?;
+    let mut nested = s.nested.borrow_mut();
+    // Records of threads that are gone would only make opens stricter; keep them bounded.
+    if nested.len() >= 1024 {
+        nested.remove(0);
+    }
+    nested.push((ctx.pid(), Arc::new(ruleset)));
+    Ok(Verdict::Continue)
+}
+
+/// The rulesets that apply to thread `tid` of process `tgid` beyond the sandbox's: those
+/// enforced by the thread itself, by its process (any thread: stricter than needed, never
+/// looser) or by an ancestor process in the sandbox.
+fn nested_rulesets(s: &Served, tid: u32, tgid: u32) -> Vec<Arc<OwnedFd>> {
+    let nested = s.nested.borrow();
+    if nested.is_empty() {
+        return Vec::new();
+    }
+    let mut line = vec![tid, tgid];
+    let mut p = tgid;
+    for _ in 0..4096 {
+        match object::task_info(p) {
+            Some(t) if t.ppid > 1 && t.ppid as i32 != s.inst.init_pid => {
+                line.push(t.ppid);
+                p = t.ppid;
+            }
+            _ => break,
+        }
+    }
+    nested
+        .iter()
+        .filter(|(r, _)| {
+            line.contains(r) || object::task_info(*r).is_some_and(|t| line.contains(&t.tgid))
+        })
+        .map(|(_, fd)| Arc::clone(fd))
+        .collect()
+}
+
 /// An open to make in an agent worker.
 struct Job {
     /// Where a relative `path` starts (`/` when `None`).
@@ -563,6 +658,8 @@ struct Job {
     cloexec: bool,
     /// `RESOLVE_*` flags.
     resolve: u64,
+    /// Rulesets the caller enforced on itself, applied on top of the sandbox's.
+    nested: Vec<Arc<OwnedFd>>,
 }
 
 /// Opens in an agent worker, under the sandbox's Landlock rules, checks the object and
@@ -576,6 +673,7 @@ fn on_worker(s: &Served, ctx: &mut NotifCtx<'_>, job: Job) -> Result<Verdict, Fa
         umask,
         cloexec,
         resolve,
+        nested,
     } = job;
     let dir = match dir {
         Some(d) => d,
@@ -595,19 +693,62 @@ fn on_worker(s: &Served, ctx: &mut NotifCtx<'_>, job: Job) -> Result<Verdict, Fa
             w.confined()?;
             sandlock_sys::views::set_umask(umask);
             let how = OpenHow {
-                // O_NOCTTY: a terminal opened here must not become the supervisor's.
-                flags: (flags | libc::O_CLOEXEC | libc::O_NOCTTY) as u64,
+                flags: on_behalf_flags(flags),
                 mode,
                 resolve,
             };
-            let fd = openat2(dir.as_fd(), &path, &how)?;
+            let fd = if nested.is_empty() {
+                openat2(dir.as_fd(), &path, &how)?
+            } else {
+                // A thread of its own, which inherits this worker's domain and adds the
+                // caller's: a pooled worker cannot shed rules once taken.
+                std::thread::scope(|sc| {
+                    sc.spawn(|| {
+                        for ruleset in &nested {
+                            sandlock_sys::thread::landlock_restrict_self(ruleset.as_fd())?;
+                        }
+                        openat2(dir.as_fd(), &path, &how)
+                    })
+                    .join()
+                    .unwrap_or(Err(Errno::EPERM))
+                })?
+            };
             object::check(fd.as_fd(), &denied, init_pid)?;
+            let fd = if flags & libc::O_PATH != 0 {
+                readable_for_o_path(fd, flags)?
+            } else {
+                fd
+            };
             Ok(Verdict::InjectFd { fd, cloexec })
         })()
         .unwrap_or_else(Verdict::Errno);
         let _ = responder.answer(verdict);
     });
     Ok(Verdict::Deferred)
+}
+
+/// What replaces an `O_PATH` fd, which `SECCOMP_IOCTL_NOTIF_ADDFD` cannot install (the kernel
+/// takes the source fd with `fget`, which refuses `O_PATH` files): the same object reopened
+/// read-only through its magic link, in this worker, so Landlock must let the sandbox read
+/// it. Only directories and regular files: opening anything else for reading can block or
+/// act (FIFOs, devices), so those answer `EACCES`, as does an object the sandbox may reach
+/// but not read.
+fn readable_for_o_path(fd: OwnedFd, flags: i32) -> Result<OwnedFd, Errno> {
+    let kind = sandlock_sys::views::file_id(fd.as_fd())?.mode & libc::S_IFMT;
+    let extra = match kind {
+        libc::S_IFDIR => libc::O_DIRECTORY,
+        libc::S_IFREG => 0,
+        _ => return Err(Errno::EACCES),
+    };
+    let path =
+        CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(|_| Errno::EINVAL)?;
+    let how = OpenHow {
+        flags: on_behalf_flags(libc::O_RDONLY | extra | (flags & libc::O_NOATIME)),
+        mode: 0,
+        resolve: 0,
+    };
+    // An absolute path: the directory fd is not used.
+    openat2(fd.as_fd(), &path, &how)
 }
 
 /// Serves an open hook's answer.
@@ -630,7 +771,7 @@ fn serve(s: &Served, ans: OpenAnswer, flags: i32, cloexec: bool) -> Result<Verdi
             // rather than the memfd's own O_RDWR one.
             let keep = libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_LARGEFILE | libc::O_PATH;
             let how = OpenHow {
-                flags: (libc::O_RDONLY | (flags & keep) | libc::O_CLOEXEC) as u64,
+                flags: on_behalf_flags(libc::O_RDONLY | (flags & keep)),
                 mode: 0,
                 resolve: 0,
             };
@@ -723,17 +864,30 @@ mod tests {
 
     #[test]
     fn only_what_the_policy_needs_is_notified() {
-        let opens = ["creat", "open", "openat"];
+        let opens = ["creat", "landlock_restrict_self", "open", "openat"];
         assert!(notified(system()).is_empty());
         assert!(notified(system().fs_write("/home")).is_empty());
-        let proc = ["creat", "getdents", "getdents64", "open", "openat"];
+        let proc = [
+            "creat",
+            "getdents",
+            "getdents64",
+            "landlock_restrict_self",
+            "open",
+            "openat",
+        ];
         assert_eq!(notified(system().fs_read("/proc")), proc);
         assert_eq!(notified(Policy::builder().fs_read("/")), proc);
         assert_eq!(notified(system().fs_write("/proc/self")), proc);
         assert_eq!(notified(system().fs_read("/sys")), opens);
         assert_eq!(
             notified(system().num_cpus(2)),
-            ["creat", "open", "openat", "sched_getaffinity"]
+            [
+                "creat",
+                "landlock_restrict_self",
+                "open",
+                "openat",
+                "sched_getaffinity"
+            ]
         );
         let mut p = Plan::default();
         p.open_hook("/etc/hosts", |_, _| None);

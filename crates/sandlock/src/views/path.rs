@@ -180,6 +180,25 @@ pub(crate) fn is_private_entry(tail: &[u8]) -> bool {
     )
 }
 
+/// Whether a /proc/PID tail is one of the process's magic links other than `fd/N`, `cwd` and
+/// `root` (which are handled by their own means): `exe`, `ns/NAME`.
+pub(crate) fn is_own_link(tail: &[u8]) -> bool {
+    let Some(tail) = tail.strip_prefix(b"/") else {
+        return false;
+    };
+    let tail = match tail.strip_prefix(b"task/") {
+        Some(t) => match t.iter().position(|&b| b == b'/') {
+            Some(i) => &t[i + 1..],
+            None => return false,
+        },
+        None => tail,
+    };
+    tail == b"exe"
+        || tail
+            .strip_prefix(b"ns/")
+            .is_some_and(|n| !matches!(n, b"" | b"." | b"..") && !n.contains(&b'/'))
+}
+
 /// `fd/N` (or `task/TID/fd/N`) of a /proc/PID tail: the fd number.
 pub(crate) fn fd_entry(tail: &[u8]) -> Option<i32> {
     let tail = tail.strip_prefix(b"/")?;
@@ -237,6 +256,61 @@ mod tests {
         assert!(!hook_matches("/etc/hosts", b"/etc/hosts.allow"));
     }
 
+    /// Paths come from the sandbox: no byte string makes routing panic, and the canonical
+    /// spelling never keeps `.`, `..` or empty components.
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        let alphabet: &[&[u8]] = &[
+            b"/",
+            b".",
+            b"..",
+            b"proc",
+            b"self",
+            b"thread-self",
+            b"12",
+            b"task",
+            b"fd",
+            b"3",
+            b"root",
+            b"cwd",
+            b"dev",
+            b"stdin",
+            b"\xff",
+            b"kcore",
+            b"",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..20_000 {
+            let mut p = Vec::new();
+            for _ in 0..(seed % 9) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                p.extend_from_slice(alphabet[(seed % alphabet.len() as u64) as usize]);
+                if seed & 0x100 != 0 {
+                    p.push(b'/');
+                }
+            }
+            let canon = lexical(b"/proc/12", &p);
+            assert_eq!(canon[0], b'/');
+            assert!(
+                !canon
+                    .split(|&b| b == b'/')
+                    .skip(1)
+                    .any(|c| c == b"." || c == b".." || (c.is_empty() && canon.len() > 1)),
+                "{:?}",
+                String::from_utf8_lossy(&canon)
+            );
+            let r = for_caller(&canon, 12, 13);
+            let _ = hook_key(&r, 12, 13);
+            let _ = is_denied(&r);
+            if let Some((_, tail)) = proc_pid(&r) {
+                let _ = is_private_entry(tail);
+                let _ = fd_entry(tail);
+            }
+        }
+    }
+
     #[test]
     fn denied_and_pid_paths() {
         assert!(is_denied(b"/proc/kcore"));
@@ -255,5 +329,11 @@ mod tests {
         assert_eq!(fd_entry(b"/fd/3"), Some(3));
         assert_eq!(fd_entry(b"/task/4/fd/0"), Some(0));
         assert_eq!(fd_entry(b"/fdinfo/3"), None);
+        assert!(is_own_link(b"/exe"));
+        assert!(is_own_link(b"/ns/uts"));
+        assert!(is_own_link(b"/task/5/ns/net"));
+        assert!(!is_own_link(b"/ns"));
+        assert!(!is_own_link(b"/ns/uts/x"));
+        assert!(!is_own_link(b"/status"));
     }
 }
