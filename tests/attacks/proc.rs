@@ -243,3 +243,40 @@ fn proc_foreign_pid_hidden_and_unreadable() {
     println!("proc: a foreign process, the init and the supervisor: hidden and unreadable");
     assert_healthy();
 }
+
+/// With opens made on its behalf (here: `-r /`, which covers /proc), a process that confines
+/// itself further (a nested sandlock, or any program using Landlock) must stay confined: the
+/// supervisor's workers enforce the sandbox's rules, so they also take on the rulesets the
+/// process enforced on itself. Bare, the file is readable; in the inner sandbox, which does
+/// not grant /etc, it is not, though the outer one does.
+#[test]
+fn proc_nested_landlock_holds_in_opens_on_behalf() {
+    if skip_without_landlock() {
+        return;
+    }
+    let bin = sandlock_tests::sandlock_bin();
+    let bin = bin.to_str().unwrap();
+    let bare_out = Command::new("cat").arg("/etc/hostname").output().unwrap();
+    assert_eq!(bare_out.status.code(), Some(0), "{}", text(&bare_out));
+    let mut inner = vec!["run", "-r", "/", "-w", "/tmp", "--", bin, "run"];
+    for p in ["/usr", "/lib", "/lib64", "/bin"] {
+        if std::path::Path::new(p).exists() {
+            inner.extend(["-r", p]);
+        }
+    }
+    inner.extend(["--", "sh", "-c", "cat /etc/hostname; echo rc=$?"]);
+    let out = sandlock_tests::run(&inner);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("rc=1"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Permission denied"),
+        "{}",
+        text(&out)
+    );
+    println!("proc: a nested Landlock domain holds in the opens made on its behalf");
+    assert_healthy();
+}
