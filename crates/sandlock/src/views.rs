@@ -619,8 +619,11 @@ fn restrict_self(s: &Served, ctx: &mut NotifCtx<'_>) -> Result<Verdict, Fail> {
 }
 
 /// The rulesets that apply to thread `tid` of process `tgid` beyond the sandbox's: those
-/// enforced by the thread itself, by its process (any thread: stricter than needed, never
-/// looser) or by an ancestor process in the sandbox.
+/// enforced by the thread itself, by its process's main thread (which the other threads
+/// created afterwards inherit) or by the main thread of an ancestor process. A domain is per
+/// thread, so a ruleset another thread of the process enforced does not count; a child forked
+/// by such a thread is not seen as confined (the usual confining program is single-threaded:
+/// it restricts itself and execs).
 fn nested_rulesets(s: &Served, tid: u32, tgid: u32) -> Vec<Arc<OwnedFd>> {
     let nested = s.nested.borrow();
     if nested.is_empty() {
@@ -639,9 +642,7 @@ fn nested_rulesets(s: &Served, tid: u32, tgid: u32) -> Vec<Arc<OwnedFd>> {
     }
     nested
         .iter()
-        .filter(|(r, _)| {
-            line.contains(r) || object::task_info(*r).is_some_and(|t| line.contains(&t.tgid))
-        })
+        .filter(|(r, _)| line.contains(r))
         .map(|(_, fd)| Arc::clone(fd))
         .collect()
 }
