@@ -419,8 +419,6 @@ fn open(s: &Served, ctx: &mut NotifCtx<'_>, kind: OpenKind) -> Result<Verdict, F
         return Err(Errno::ENOENT.into());
     }
     let tid = ctx.pid();
-    let task = object::task_info(tid).ok_or(Errno::ESRCH)?;
-    let tgid = task.tgid;
     // The directory the path starts at, and its name.
     let (base_fd, base_name): (Option<OwnedFd>, Vec<u8>) = if raw[0] == b'/' {
         (None, b"/".to_vec())
@@ -445,6 +443,24 @@ fn open(s: &Served, ctx: &mut NotifCtx<'_>, kind: OpenKind) -> Result<Verdict, F
     // From here on the path and the directory are the caller's as of this call.
     ctx.check_valid()?;
     let canon = path::lexical(&base_name, &raw);
+    // The caller's process and umask, read from /proc only when they matter: for the
+    // caller's own links (under /proc and /dev), a file created, or a caller under rules of
+    // its own. Most opens need neither, and reading /proc/TID/status costs.
+    let needs_task = flags & (libc::O_CREAT | libc::O_TMPFILE) != 0
+        || !s.nested.borrow().is_empty()
+        || path::is_at_or_below(&canon, b"/proc")
+        || path::is_at_or_below(&canon, b"/dev");
+    let task = if needs_task {
+        object::task_info(tid).ok_or(Errno::ESRCH)?
+    } else {
+        // Not used: no /proc or /dev path to rewrite, nothing created, no nested rules.
+        object::TaskInfo {
+            tgid: tid,
+            ppid: 0,
+            umask: 0o022,
+        }
+    };
+    let tgid = task.tgid;
     let resolved = through_own_links(path::for_caller(&canon, tgid, tid), tgid, tid);
     let rewritten = resolved != canon;
     if path::is_denied(&resolved) {
@@ -455,6 +471,12 @@ fn open(s: &Served, ctx: &mut NotifCtx<'_>, kind: OpenKind) -> Result<Verdict, F
         if !path::hook_matches(hook_path, &key) {
             continue;
         }
+        // Hooks get the true process (e.g. per-process streams), read now if not yet.
+        let tgid = if needs_task {
+            tgid
+        } else {
+            object::task_info(tid).ok_or(Errno::ESRCH)?.tgid
+        };
         let req = OpenRequest {
             path: &key,
             flags,
