@@ -223,6 +223,35 @@ fn same_seed_same_bytes_in_every_process() {
     assert_ne!(a, run("43"));
 }
 
+/// Four threads started one after the other, each taking 16 bytes as soon as it runs, in
+/// whatever order the scheduler picks.
+const THREADS: &str = r#"
+import os, threading
+out = [None] * 4
+def take(i):
+    out[i] = os.urandom(16).hex()
+threads = [threading.Thread(target=take, args=(i,)) for i in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(' '.join(out), os.urandom(4).hex())
+"#;
+
+#[test]
+fn same_seed_same_bytes_in_every_thread() {
+    if !have_python() {
+        return;
+    }
+    let run = |seed: &str| sandboxed(&["--random-seed", seed], &[PY, "-c", THREADS]);
+    let a = run("9");
+    assert_eq!(a.split_whitespace().count(), 5, "{a}");
+    for _ in 0..3 {
+        assert_eq!(a, run("9"));
+    }
+    assert_ne!(a, run("10"));
+}
+
 #[test]
 fn hostname_in_uname_and_etc_hostname() {
     let real = stdout(&bare(&["uname", "-n"]));

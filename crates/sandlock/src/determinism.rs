@@ -51,8 +51,8 @@
 //!   sandbox is killed, with that reason, rather than left with the host's time.
 //!
 //! # `--random-seed`
-//! `getrandom` is answered from a ChaCha20 stream per process (see `random.rs` for how each
-//! process's key is derived from the seed and its place in the process tree); opening
+//! `getrandom` is answered from a ChaCha20 stream per process, and per thread (see `random.rs`
+//! for how each key is derived from the seed and the place in the process tree); opening
 //! `/dev/urandom` or `/dev/random` gives the read end of a pipe that a supervisor thread keeps
 //! filled with a stream of its own. The pipe is endless like the device (a sealed file would
 //! end), costs one small thread while open, and its bytes do not depend on when they are read.
@@ -581,10 +581,10 @@ impl State {
         };
         let tgid = random::tgid_of(ctx.pid()).unwrap_or(ctx.pid());
         let mut tree = tree.lock().unwrap_or_else(|p| p.into_inner());
-        let bytes = tree.peek(tgid, n);
+        let bytes = tree.peek(ctx.pid(), tgid, n);
         let verdict = write(ctx, buf, &bytes, Verdict::Return(n as i64))?;
         if let Verdict::Return(_) = verdict {
-            tree.consume(tgid, n);
+            tree.consume(ctx.pid(), tgid, n);
         }
         Ok(verdict)
     }

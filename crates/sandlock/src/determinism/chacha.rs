@@ -21,6 +21,9 @@ pub(crate) enum Domain {
     Device = 4,
     /// A process whose place in the tree could not be found (not reproducible).
     Lost = 5,
+    /// The key of a thread other than a process's main thread, from the process's key and the
+    /// thread's index.
+    Thread = 6,
 }
 
 /// The ChaCha20 block function: 64 bytes of key stream for `key`, block `counter` and the

@@ -16,8 +16,9 @@
 //! number), so bytes read through a device never depend on how far a feeder thread ran ahead.
 //!
 //! # Limits
-//! - Threads of one process share its stream: concurrent `getrandom` calls interleave in
-//!   scheduling order.
+//! - Each thread other than a process's main one has a stream keyed by the rank of its tid
+//!   among the process's threads, recorded like children (so threads started in a fixed order
+//!   repeat); threads of one process share its device opens, numbered in call order.
 //! - A sibling that exited and was reaped before the supervisor ever saw it, and before any
 //!   later sibling was seen, is not counted: a fork-only child that never execs nor reads
 //!   randomness, reaped while its next sibling is starting, can shift that sibling's index.
@@ -50,6 +51,17 @@ struct Proc {
     opens: u64,
     /// Pids of the children recorded so far.
     children: BTreeSet<u32>,
+    /// Streams of the threads other than the main one, by tid.
+    threads: HashMap<u32, ThreadStream>,
+    /// Tids of the threads recorded so far.
+    tids: BTreeSet<u32>,
+}
+
+#[derive(Debug)]
+struct ThreadStream {
+    start: u64,
+    key: Key,
+    pos: u64,
 }
 
 /// The per-process streams of one sandbox.
@@ -67,16 +79,7 @@ impl Tree {
         let root = chacha::root(seed);
         let mut procs = HashMap::new();
         let start = stat(init_pid).map_or(0, |s| s.1);
-        procs.insert(
-            init_pid,
-            Proc {
-                start,
-                key: root,
-                pos: 0,
-                opens: 0,
-                children: BTreeSet::new(),
-            },
-        );
+        procs.insert(init_pid, Proc::new(start, root));
         Tree {
             root,
             init_pid,
@@ -126,23 +129,60 @@ impl Tree {
 
     fn proc(&mut self, tgid: u32) -> &mut Proc {
         self.see(tgid);
+        let root = self.root;
+        // see() records every process it is given; this default is never used.
         self.procs
-            .get_mut(&tgid)
-            .expect("see() records every process it is given")
+            .entry(tgid)
+            .or_insert_with(|| Proc::new(0, chacha::derive(&root, Domain::Lost, tgid.into())))
     }
 
-    /// The next `len` bytes of `tgid`'s `getrandom` stream, without using them up.
-    pub(crate) fn peek(&mut self, tgid: u32, len: usize) -> Vec<u8> {
+    /// The key and position of the `getrandom` stream of thread `tid` of process `tgid`: the
+    /// process's own for its main thread; for another thread, one keyed by the rank of its tid
+    /// among the process's threads (creation order, as for children).
+    fn stream(&mut self, tid: u32, tgid: u32) -> (Key, &mut u64) {
         let p = self.proc(tgid);
+        if tid == tgid {
+            return (p.key, &mut p.pos);
+        }
+        let start = std::fs::read(format!("/proc/{tgid}/task/{tid}/stat"))
+            .ok()
+            .and_then(|s| parse_stat(&s))
+            .map_or(0, |s| s.1);
+        if p.threads.get(&tid).is_none_or(|t| t.start != start) {
+            if let Ok(tasks) = std::fs::read_dir(format!("/proc/{tgid}/task")) {
+                p.tids.extend(
+                    tasks
+                        .flatten()
+                        .filter_map(|t| t.file_name().to_str()?.parse::<u32>().ok()),
+                );
+            }
+            p.tids.insert(tid);
+            let index = p.tids.range(..tid).count() as u64;
+            let key = chacha::derive(&p.key, Domain::Thread, index);
+            p.threads.insert(tid, ThreadStream { start, key, pos: 0 });
+        }
+        let fallback = chacha::derive(&p.key, Domain::Lost, tid.into());
+        // Just made if it was missing; the default is never used.
+        let t = p.threads.entry(tid).or_insert(ThreadStream {
+            start,
+            key: fallback,
+            pos: 0,
+        });
+        (t.key, &mut t.pos)
+    }
+
+    /// The next `len` bytes of thread `tid`'s `getrandom` stream, without using them up.
+    pub(crate) fn peek(&mut self, tid: u32, tgid: u32, len: usize) -> Vec<u8> {
+        let (key, pos) = self.stream(tid, tgid);
         let mut out = vec![0; len];
-        chacha::fill(&p.key, Domain::Getrandom, 0, p.pos, &mut out);
+        chacha::fill(&key, Domain::Getrandom, 0, *pos, &mut out);
         out
     }
 
-    /// Uses up `len` bytes of `tgid`'s `getrandom` stream (after [`peek`](Self::peek)).
-    pub(crate) fn consume(&mut self, tgid: u32, len: usize) {
-        let p = self.proc(tgid);
-        p.pos += len as u64;
+    /// Uses up `len` bytes of thread `tid`'s `getrandom` stream (after [`peek`](Self::peek)).
+    pub(crate) fn consume(&mut self, tid: u32, tgid: u32, len: usize) {
+        let (_, pos) = self.stream(tid, tgid);
+        *pos += len as u64;
     }
 
     /// A new device stream for an open by `tgid`.
@@ -202,6 +242,8 @@ impl Proc {
             pos: 0,
             opens: 0,
             children: BTreeSet::new(),
+            threads: HashMap::new(),
+            tids: BTreeSet::new(),
         }
     }
 }
@@ -295,12 +337,23 @@ mod tests {
         // Our parent stands in for the init: we are its child.
         let mut a = Tree::new(7, parent);
         let mut b = Tree::new(7, parent);
-        let x = a.peek(me, 40);
-        assert_eq!(x, b.peek(me, 40));
-        a.consume(me, 16);
-        assert_eq!(a.peek(me, 24), x[16..]);
+        let x = a.peek(me, me, 40);
+        assert_eq!(x, b.peek(me, me, 40));
+        a.consume(me, me, 16);
+        assert_eq!(a.peek(me, me, 24), x[16..]);
         let mut c = Tree::new(8, parent);
-        assert_ne!(c.peek(me, 40), x);
+        assert_ne!(c.peek(me, me, 40), x);
+        // Another thread of ours: a stream of its own, the same in both trees.
+        let tid = std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .flatten()
+            .filter_map(|t| t.file_name().to_str()?.parse::<u32>().ok())
+            .find(|&t| t != me);
+        if let Some(tid) = tid {
+            let y = a.peek(tid, me, 40);
+            assert_ne!(y, x);
+            assert_eq!(y, b.peek(tid, me, 40));
+        }
         let mut d1 = a.device(me);
         let mut d2 = a.device(me);
         let (mut o1, mut o2) = ([0u8; 32], [0u8; 32]);
