@@ -12,6 +12,7 @@ use sandlock_sys::Arch;
 use sandlock_sys::features::KernelFeatures;
 use sandlock_sys::flags::FilterFlags;
 
+use crate::notify::Plan;
 use crate::policy::{CompatLevel, DEVICES_READ, DEVICES_READ_WRITE, Policy};
 use crate::status::{
     EnforcementStatus, LandlockLevel, LandlockStatus, SeccompStatus, SupervisorStatus,
@@ -192,10 +193,7 @@ fn restrict_to_file(
 
 /// The seccomp program for `policy`: the default filter, the policy's extra denials, and the
 /// calls handed to the supervisor (`notify`; what the default filter denies stays denied).
-fn seccomp(
-    policy: &Policy,
-    notify: &[&str],
-) -> Result<(Vec<SockFilter>, SeccompStatus), PrepareError> {
+fn seccomp(policy: &Policy, plan: &Plan) -> Result<(Vec<SockFilter>, SeccompStatus), PrepareError> {
     let mut filter: Filter = sandlock_bpf::default_policy(Arch::NATIVE)?;
     for name in &policy.deny_syscalls {
         filter.deny(name, libc::EPERM as u16)?;
@@ -206,10 +204,16 @@ fn seccomp(
     }
     // The network feature's static socket() rules (ping sockets, non-TCP IP sockets).
     crate::network::filter_rules(policy, &mut filter)?;
-    for name in notify {
+    for name in &plan.notify {
         filter.add_rule(
             name,
             sandlock_bpf::Rule::always(sandlock_bpf::Action::UserNotif)?,
+        )?;
+    }
+    for (name, conds) in &plan.notify_rules {
+        filter.add_rule(
+            name,
+            sandlock_bpf::Rule::new(sandlock_bpf::Action::UserNotif, conds.clone())?,
         )?;
     }
     let program = filter.compile()?;
@@ -221,7 +225,7 @@ fn seccomp(
 }
 
 /// Prepares everything the child enforces for `policy` on this kernel.
-pub(crate) fn prepare(policy: &Policy, notify: &[&str]) -> Result<Prepared, PrepareError> {
+pub(crate) fn prepare(policy: &Policy, plan: &Plan) -> Result<Prepared, PrepareError> {
     let features = KernelFeatures::get_without_child();
     let kernel_abi = features.effective_landlock_abi();
     let missing = missing_for(kernel_abi, policy);
@@ -252,7 +256,7 @@ pub(crate) fn prepare(policy: &Policy, notify: &[&str]) -> Result<Prepared, Prep
         (_, true) => LandlockLevel::Full,
         (_, false) => LandlockLevel::Partial,
     };
-    let (filter, seccomp) = seccomp(policy, notify)?;
+    let (filter, seccomp) = seccomp(policy, plan)?;
     let reason = if !features.user_notif.is_available() {
         Some(format!(
             "seccomp user notification: {}",

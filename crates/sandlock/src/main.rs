@@ -347,9 +347,10 @@ fn print_policy(p: &Policy) {
 }
 
 fn run(args: RunArgs) -> Result<u8, Fatal> {
-    // Nothing of the sandbox may read or write this process's memory or take its fds: where
-    // Landlock is missing, only this keeps the sandbox (same user) out of /proc/PID/mem.
-    sandlock_sys::process::set_dumpable(false)?;
+    // Landlock keeps the sandbox from ptrace and /proc/PID/mem of this process; where it is
+    // missing, `Sandbox::spawn` makes this process non-dumpable instead. Not before: a
+    // non-dumpable process's memory is closed to an unprivileged outer supervisor, so a
+    // nested sandlock could not have its own opens served.
     let default_profile = args.fs_read.is_empty() && args.fs_write.is_empty();
     let tmp = if default_profile {
         Some(PrivateTmp::create().map_err(|e| Fatal {

@@ -66,6 +66,9 @@ pub(crate) enum OpenAnswer {
 pub(crate) struct Plan {
     /// System calls the filter hands to the supervisor, by name.
     pub(crate) notify: Vec<&'static str>,
+    /// System calls handed to the supervisor only when their arguments match: each entry
+    /// is one rule (its conditions all hold); several entries of one call are alternatives.
+    pub(crate) notify_rules: Vec<(&'static str, Vec<sandlock_bpf::Cond>)>,
     installers: Vec<(&'static str, Installer)>,
     start_hooks: Vec<StartHook>,
     open_hooks: Vec<(&'static str, OpenHook)>,
@@ -75,6 +78,10 @@ impl fmt::Debug for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Plan")
             .field("notify", &self.notify)
+            .field(
+                "notify_when",
+                &self.notify_rules.iter().map(|r| r.0).collect::<Vec<_>>(),
+            )
             .field(
                 "features",
                 &self.installers.iter().map(|i| i.0).collect::<Vec<_>>(),
@@ -96,6 +103,17 @@ impl Plan {
             if Arch::NATIVE.syscall_nr(name).is_ok() && !self.notify.contains(name) {
                 self.notify.push(name);
             }
+        }
+    }
+
+    /// Asks for `syscall` to be notified when all of `conds` hold (on its register
+    /// arguments); otherwise the filter lets it through. Several calls for one name are
+    /// alternatives. For hot calls where only some argument values need the supervisor (an
+    /// `mmap` that maps writable memory), so the others cost nothing. Unknown names are
+    /// skipped, as in [`notify`](Self::notify).
+    pub(crate) fn notify_when(&mut self, syscall: &'static str, conds: Vec<sandlock_bpf::Cond>) {
+        if Arch::NATIVE.syscall_nr(syscall).is_ok() {
+            self.notify_rules.push((syscall, conds));
         }
     }
 
@@ -129,9 +147,16 @@ impl Plan {
         &self.open_hooks
     }
 
+    /// Whether the plan needs the sandbox's seccomp listener (notified calls, or opens to
+    /// serve).
+    pub(crate) fn needs_listener(&self) -> bool {
+        !self.notify.is_empty() || !self.notify_rules.is_empty() || !self.open_hooks.is_empty()
+    }
+
     /// Whether the supervisor has anything to serve.
     pub(crate) fn is_empty(&self) -> bool {
         self.notify.is_empty()
+            && self.notify_rules.is_empty()
             && self.installers.is_empty()
             && self.start_hooks.is_empty()
             && self.open_hooks.is_empty()

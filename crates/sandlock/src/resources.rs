@@ -6,7 +6,7 @@
 //!
 //! | option | enforced by | over the limit |
 //! |---|---|---|
-//! | `--max-memory` | notified `mmap`, `mremap`, `brk`, `shmget` checked before they run, and a measurement of every process every 50 ms | `ENOMEM`, or the sandbox is killed with a message naming the limit |
+//! | `--max-memory` | `mremap`, `shmget`, a growing `brk` and the `mmap`s that map writable anonymous or shared memory, notified and checked before they run, and a measurement of every process every 50 ms (which also catches memory made writable later) | `ENOMEM`, or the sandbox is killed with a message naming the limit |
 //! | `--max-processes` | notified `fork`, `vfork`, `clone` (not threads) | `EAGAIN` |
 //! | `--cpu` | a thread measuring the tree's CPU time every 10 ms | the tree is stopped (`SIGSTOP`) until its share has refilled |
 //!
@@ -26,6 +26,7 @@ use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
+use sandlock_bpf::{ArgWidth, CmpOp, Cond};
 use sandlock_sys::features::KernelFeatures;
 
 use crate::confine::PrepareError;
@@ -139,7 +140,16 @@ pub(crate) fn plan(
         });
     }
     if let Some(cap) = r.max_memory {
-        plan.notify(&["mmap", "mremap", "brk", "shmget"]);
+        plan.notify(&["mremap", "shmget"]);
+        // Only the mappings that can take memory of their own are checked: writable and
+        // anonymous or shared. A private writable file mapping (a library's data) or a
+        // read-only one costs nothing until written, and then shows in the measurement, like
+        // memory made writable later with mprotect. brk(0) only asks for the break.
+        let writable = || Cond::any_bits32(2, libc::PROT_WRITE as u32);
+        for kind in [libc::MAP_ANONYMOUS, libc::MAP_SHARED] {
+            plan.notify_when("mmap", vec![writable()?, Cond::any_bits32(3, kind as u32)?]);
+        }
+        plan.notify_when("brk", vec![Cond::new(0, ArgWidth::Qword, CmpOp::Ne, 0)?]);
         let shared: Shared = Arc::default();
         let for_install = Arc::clone(&shared);
         plan.installer("resources", move |inst, t| {

@@ -209,7 +209,7 @@ impl Sandbox {
     /// Prepares `policy` with what `plan` asks of the supervisor. This is how features that
     /// decide on behalf of the sandbox plug in (see [`crate::notify`]).
     pub(crate) fn with_plan(policy: Policy, plan: Plan) -> Result<Sandbox, SandboxError> {
-        let prepared = confine::prepare(&policy, &plan.notify)?;
+        let prepared = confine::prepare(&policy, &plan)?;
         let agent = if plan.is_empty() {
             None
         } else {
