@@ -150,6 +150,50 @@ fn absolute_sleeps_end_on_time() {
     }
 }
 
+/// What cannot be shifted is refused rather than left at the host's time: an absolute POSIX
+/// timer on the wall clock (EINVAL; a relative one is armed) and `adjtimex` (EPERM).
+const REFUSED: &str = r#"
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+def call(f, *args):
+    ctypes.set_errno(0)
+    r = f(*args)
+    return 0 if r == 0 else ctypes.get_errno()
+timer = ctypes.c_void_p()
+assert libc.timer_create(0, None, ctypes.byref(timer)) == 0
+ts = (ctypes.c_long * 2)()
+libc.clock_gettime(0, ts)
+absolute = (ctypes.c_long * 4)(0, 0, ts[0] + 100, 0)
+relative = (ctypes.c_long * 4)(0, 0, 100, 0)
+print('timer_abs', call(libc.timer_settime, timer, 1, absolute, None))
+print('timer_rel', call(libc.timer_settime, timer, 0, relative, None))
+tx = ctypes.create_string_buffer(512)
+print('adjtimex', 0 if libc.adjtimex(tx) >= 0 else ctypes.get_errno())
+"#;
+
+#[test]
+fn unshiftable_calls_are_refused() {
+    if !have_python() {
+        return;
+    }
+    let bare_out = bare(&[PY, "-c", REFUSED]);
+    assert_eq!(
+        stdout(&bare_out),
+        "timer_abs 0\ntimer_rel 0\nadjtimex 0\n",
+        "{}",
+        text(&bare_out)
+    );
+    let out = sandboxed(&["--time-start", "2000-01-01"], &[PY, "-c", REFUSED]);
+    assert_eq!(
+        out,
+        format!(
+            "timer_abs {}\ntimer_rel 0\nadjtimex {}\n",
+            libc::EINVAL,
+            libc::EPERM
+        )
+    );
+}
+
 /// A forked child (which inherits the patched vDSO) and a program it runs (a fresh vDSO).
 const DESCENDANTS: &str = r#"
 import os, subprocess, time

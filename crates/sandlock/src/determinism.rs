@@ -28,7 +28,9 @@
 //! - *Absolute sleeps and timers.* `clock_nanosleep(TIMER_ABSTIME)` on a wall clock is served by
 //!   a sleeper thread that answers when the host clock reaches the deadline minus the offset
 //!   (or `EINTR` once the caller has an unblocked signal pending, looked at every 100 ms: the
-//!   listener waits killable only, so the signal itself cannot interrupt the call);
+//!   listener waits killable only, so the signal itself cannot interrupt the call). One thread
+//!   per sandbox serves every such sleep: agent workers would each be held for the whole
+//!   sleep, and they are bounded and shared with the features that act on the sandbox's behalf;
 //!   `timerfd_settime(TFD_TIMER_ABSTIME)` on a wall-clock timerfd is made on the caller's timerfd
 //!   (a `pidfd_getfd` duplicate) with the deadline shifted. POSIX `timer_settime(TIMER_ABSTIME)`
 //!   on a wall-clock timer cannot be made on behalf (the timer belongs to the caller) and is
