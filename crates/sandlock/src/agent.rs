@@ -97,7 +97,9 @@ impl Agent {
     pub(crate) fn spawn(&self, job: impl FnOnce(&mut Worker) + Send + 'static) {
         let mut state = self.inner.state.lock().unwrap_or_else(|p| p.into_inner());
         state.jobs.push_back(Box::new(job));
-        if state.idle > 0 {
+        // Idle workers take queued jobs; one that was woken but has not taken its job yet
+        // still counts as idle, so compare the queue with them rather than "any idle".
+        if state.jobs.len() <= state.idle {
             self.inner.ready.notify_one();
             return;
         }
@@ -112,9 +114,9 @@ impl Agent {
                 return;
             }
         }
-        // No new thread: the job waits for a busy worker, or, with none at all, runs here
-        // unconfined? Never: it gets a worker that reports itself unconfined.
         if state.workers == 0 {
+            // No worker at all and none can be started: the job runs here, told that it is not
+            // confined, so that it fails closed (answers an errno) rather than waiting forever.
             let Some(job) = state.jobs.pop_back() else {
                 return;
             };
@@ -123,6 +125,7 @@ impl Agent {
                 confined: Err(Errno::EAGAIN),
             });
         }
+        // Otherwise the job waits for a busy worker.
     }
 
     /// Runs `f` on a worker and waits for its result. For short calls (an `open`, a `bind`);
