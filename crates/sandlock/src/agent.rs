@@ -16,7 +16,6 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -127,19 +126,6 @@ impl Agent {
         }
         // Otherwise the job waits for a busy worker.
     }
-
-    /// Runs `f` on a worker and waits for its result. For short calls (an `open`, a `bind`);
-    /// anything that can block for long belongs in [`spawn`](Self::spawn).
-    pub(crate) fn call<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Worker) -> T + Send + 'static,
-    ) -> Result<T, Errno> {
-        let (tx, rx) = sync_channel(1);
-        self.spawn(move |w| {
-            let _ = tx.send(f(w));
-        });
-        rx.recv().map_err(|_| Errno::EAGAIN)
-    }
 }
 
 /// A worker's life: confine itself, then run jobs until idle for too long.
@@ -189,13 +175,13 @@ mod tests {
         let agent = Agent::new(None);
         let before = std::env::current_dir().unwrap();
         let root = std::fs::File::open("/").unwrap();
-        let cwd = agent
-            .call(move |w| {
-                w.confined().unwrap();
-                w.chdir(root.as_fd()).unwrap();
-                std::env::current_dir().unwrap()
-            })
-            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        agent.spawn(move |w| {
+            w.confined().unwrap();
+            w.chdir(root.as_fd()).unwrap();
+            tx.send(std::env::current_dir().unwrap()).unwrap();
+        });
+        let cwd = rx.recv().unwrap();
         assert_eq!(cwd, std::path::Path::new("/"));
         assert_eq!(std::env::current_dir().unwrap(), before);
         // Many at once: each gets a worker (a blocking job does not hold up the others).
@@ -212,7 +198,9 @@ mod tests {
                 tx.send(()).unwrap();
             });
         }
-        assert_eq!(agent.call(|_| 7).unwrap(), 7);
+        let (tx7, rx7) = std::sync::mpsc::channel();
+        agent.spawn(move |_| tx7.send(7).unwrap());
+        assert_eq!(rx7.recv().unwrap(), 7);
         *gate.0.lock().unwrap() = true;
         gate.1.notify_all();
         for _ in 0..4 {

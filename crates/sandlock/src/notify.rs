@@ -33,20 +33,17 @@ pub(crate) type StartHook = Arc<dyn Fn(&Instance) + Send + Sync>;
 
 /// Answers the opening of a path that a feature serves itself (a synthetic file). Runs on the
 /// supervisor thread; `None` lets the open go on as usual.
-pub(crate) type OpenHook =
-    Arc<dyn Fn(&Instance, &OpenRequest<'_>) -> Option<OpenAnswer> + Send + Sync>;
+pub(crate) type OpenHook = Arc<dyn Fn(&Instance, &OpenRequest) -> Option<OpenAnswer> + Send + Sync>;
 
-/// An `open`, `openat`, `openat2` or `creat` of the sandbox, as an [`OpenHook`] sees it.
+/// An `open`, `openat` or `creat` of the sandbox, as an [`OpenHook`] sees it. Which path it
+/// opens is the hook's key: the canonical absolute path, `.` and `..` resolved, symbolic links
+/// resolved where the file exists, and the caller's own `/proc/PID` written `/proc/self` (so
+/// `/proc/net/tcp` is served by the key `/proc/self/net/tcp`).
 #[derive(Debug)]
-pub(crate) struct OpenRequest<'a> {
-    /// The absolute path, `.` and `..` resolved, symbolic links resolved where the file
-    /// exists, and the caller's own `/proc/PID` or `/proc/PID/task/TID` written `/proc/self`
-    /// (so `/proc/net/tcp` arrives as `/proc/self/net/tcp`).
-    pub(crate) path: &'a [u8],
+pub(crate) struct OpenRequest {
     /// The open flags (`O_ACCMODE`, `O_CLOEXEC`, …) as the caller gave them.
     pub(crate) flags: i32,
-    /// The calling thread (tid) and its process (tgid).
-    pub(crate) tid: u32,
+    /// The calling process (tgid).
     pub(crate) tgid: u32,
 }
 
@@ -137,7 +134,7 @@ impl Plan {
     pub(crate) fn open_hook(
         &mut self,
         path: &'static str,
-        hook: impl Fn(&Instance, &OpenRequest<'_>) -> Option<OpenAnswer> + Send + Sync + 'static,
+        hook: impl Fn(&Instance, &OpenRequest) -> Option<OpenAnswer> + Send + Sync + 'static,
     ) {
         self.open_hooks.push((path, Arc::new(hook)));
     }

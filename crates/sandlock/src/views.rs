@@ -477,12 +477,7 @@ fn open(s: &Served, ctx: &mut NotifCtx<'_>, kind: OpenKind) -> Result<Verdict, F
         } else {
             object::task_info(tid).ok_or(Errno::ESRCH)?.tgid
         };
-        let req = OpenRequest {
-            path: &key,
-            flags,
-            tid,
-            tgid,
-        };
+        let req = OpenRequest { flags, tgid };
         if let Some(ans) = hook(&s.inst, &req) {
             return serve(s, ans, flags, cloexec);
         }
