@@ -251,3 +251,98 @@ fn getsockname_and_proc_net_show_the_virtual_port_under_a_conflict() {
     );
     drop(host);
 }
+
+#[test]
+fn hostnames_are_pinned_and_served_in_a_synthetic_etc_hosts() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let spec = format!("localhost:{port}");
+    let script = format!(
+        "import socket\nprint(open('/etc/hosts').read(), end='')\n\
+         s = socket.create_connection(('localhost', {port}), timeout=5)\nprint('connected')"
+    );
+    let out = run(&["run", "--net-allow", &spec, "--", PY, "-c", &script]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.ends_with("connected\n"), "{}", text(&out));
+    // localhost resolved on the host (to 127.0.0.1, maybe ::1 too); the sandbox's /etc/hosts
+    // is the synthetic one: the fixed localhost lines, then the pinned addresses.
+    assert!(
+        stdout.starts_with("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn redis_server_with_its_port_allowed() {
+    if !std::path::Path::new("/usr/bin/redis-server").exists()
+        || !std::path::Path::new("/usr/bin/redis-cli").exists()
+    {
+        println!("skipped: needs redis-server and redis-cli (Debian package redis)");
+        return;
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let allow = format!("127.0.0.1:{port}");
+    // The flags the bench uses: bind allowed; the connect rule is for clients inside.
+    let mut server = sandlock()
+        .args([
+            "run",
+            "--net-allow-bind",
+            &port,
+            "--net-allow",
+            &allow,
+            "-t",
+            "60",
+            "--",
+            "/usr/bin/redis-server",
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut pong = String::new();
+    for _ in 0..100 {
+        let out = std::process::Command::new("/usr/bin/redis-cli")
+            .args(["-p", &port, "PING"])
+            .output()
+            .unwrap();
+        pong = String::from_utf8_lossy(&out.stdout).into_owned();
+        if pong == "PONG\n" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A client inside a sandbox with the connect rule reaches it too.
+    let inside = run(&[
+        "run",
+        "--net-allow",
+        &allow,
+        "--",
+        "/usr/bin/redis-cli",
+        "-p",
+        &port,
+        "PING",
+    ]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(pong, "PONG\n");
+    assert_eq!(
+        String::from_utf8_lossy(&inside.stdout),
+        "PONG\n",
+        "{}",
+        text(&inside)
+    );
+}
