@@ -381,3 +381,39 @@ fn ping_sockets_need_an_icmp_rule() {
     assert_healthy();
     println!("network: ping socket without an icmp:// rule: stopped");
 }
+
+#[test]
+fn abstract_unix_socket_of_the_host_under_network_rules() {
+    if landlock_abi() < 6 {
+        println!("skipped: needs Landlock ABI 6 (IPC scoping)");
+        return;
+    }
+    let name = format!("sandlock-test-abstract-{}", std::process::id());
+    // A host listener on an abstract name (std has no abstract bind: python does it).
+    let mut host = std::process::Command::new(common::PY)
+        .args([
+            "-c",
+            &format!(
+                "import socket, sys, time\ns = socket.socket(socket.AF_UNIX)\ns.bind('\\0{name}')\ns.listen()\nprint('up', flush=True)\ntime.sleep(30)"
+            ),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut up = [0u8; 3];
+    std::io::Read::read_exact(host.stdout.as_mut().unwrap(), &mut up).unwrap();
+    let body = format!(
+        "import socket\nd = socket.socket(socket.AF_UNIX)\nsay('host', d.connect_ex('\\0{name}'))\n\
+         s = socket.socket(socket.AF_UNIX)\ns.bind('\\0{name}-own')\ns.listen()\n\
+         c = socket.socket(socket.AF_UNIX)\nsay('own', c.connect_ex('\\0{name}-own'))\n"
+    );
+    expect(&bare(&body), 0, &["host: ok", "own: ok"]);
+    // Network rules make connects supervised; scoping still holds, and the sandbox's own
+    // abstract sockets still work.
+    let out = sandboxed(&["--net-allow", "*"], &body);
+    let _ = host.kill();
+    let _ = host.wait();
+    expect(&out, 0, &["host: EPERM", "own: ok"]);
+    assert_healthy();
+    println!("network: abstract unix connect to the host under network rules: stopped");
+}

@@ -46,8 +46,13 @@
 //!   the calling thread, and a worker is in a domain of its own, so a worker could not reach
 //!   the sandbox's own abstract sockets while the unconfined supervisor could reach the host's.
 //!   With scoping in force ([`AbstractUnix::Deny`]) an abstract `connect` or `sendto` is
-//!   refused with `EPERM` (scoping's own errno); without it ([`AbstractUnix::Direct`]) it is
-//!   made by the supervisor, as the sandbox could have made it itself.
+//!   refused with `EPERM` (scoping's own errno) unless the check given to
+//!   [`NetHandlers::with_abstract_check`] says the name is bound by a socket of the sandbox
+//!   itself (the facade looks the name up in `/proc/net/unix` and the inode among the
+//!   sandbox's fds); then, and without scoping ([`AbstractUnix::Direct`]), the supervisor makes
+//!   the call on an unconfined thread, as the sandbox could have made it itself. A host process
+//!   that binds the same name between that check and the connect wins the race; that needs a
+//!   cooperating host process.
 //! - `sendmmsg` on a blocking socket whose first message would block: the `msg_len` of every
 //!   message is written before the sends, as the full length (what a blocking send transfers),
 //!   and the sends then run in a worker; the count of sent messages is the answer.
@@ -135,6 +140,7 @@ pub type PortsChanged = Arc<dyn Fn(&PortMap) + Send + Sync>;
 /// The handlers of one sandbox. Wrap it in an `Rc` and register one closure per call.
 pub struct NetHandlers {
     opts: NetOptions,
+    abstract_check: Option<Rc<dyn Fn(&[u8]) -> bool>>,
     ports: Arc<Mutex<PortMap>>,
     spawner: Rc<dyn Spawner>,
     on_ports: PortsChanged,
@@ -287,6 +293,9 @@ enum Route {
     Direct,
     /// Sent by a confined worker, in the caller's working directory if given.
     Worker(Option<OwnedFd>),
+    /// Sent by the supervisor thread, or an unconfined thread of its own if it would block
+    /// (an abstract unix address).
+    Thread,
 }
 
 /// Reads `len` bytes at `addr` in the caller.
@@ -320,10 +329,44 @@ impl NetHandlers {
     pub fn new(opts: NetOptions, spawner: Rc<dyn Spawner>, on_ports: PortsChanged) -> Self {
         NetHandlers {
             opts,
+            abstract_check: None,
             ports: Arc::new(Mutex::new(PortMap::new())),
             spawner,
             on_ports,
         }
+    }
+
+    /// Under IPC scoping, lets an abstract `connect` or `sendto` through when `check(name)`
+    /// says a socket of the sandbox itself is bound to that name (see the module docs).
+    pub fn with_abstract_check(mut self, check: Rc<dyn Fn(&[u8]) -> bool>) -> Self {
+        self.abstract_check = Some(check);
+        self
+    }
+
+    fn abstract_allowed(&self, name: &[u8]) -> bool {
+        match self.opts.abstract_unix {
+            AbstractUnix::Direct => true,
+            AbstractUnix::Deny => self.abstract_check.as_ref().is_some_and(|f| f(name)),
+        }
+    }
+
+    /// Runs `f` on a new thread of the supervisor, unconfined (for an abstract unix socket,
+    /// which a worker's own Landlock domain would scope out), and answers its result later.
+    fn in_thread(
+        &self,
+        ctx: &mut NotifCtx<'_>,
+        f: impl FnOnce() -> Result<i64, Errno> + Send + 'static,
+    ) -> Result<Verdict, Fail> {
+        ctx.check_valid()?;
+        let responder = ctx.responder();
+        std::thread::Builder::new()
+            .name("sandlock-net".to_owned())
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                let _ = responder.answer(verdict_of(f()));
+            })
+            .map_err(|_| Errno::EAGAIN)?;
+        Ok(Verdict::Deferred)
     }
 
     /// The sandbox's port map (shared with the workers).
@@ -442,15 +485,21 @@ impl NetHandlers {
                 };
                 self.in_worker(ctx, cwd, move || sys::connect(&sock, &bytes).map(|()| 0))
             }
-            SockAddr::Unix(UnixAddr::Abstract(_))
-                if self.opts.abstract_unix == AbstractUnix::Deny =>
-            {
-                Err(Errno::EPERM.into())
+            SockAddr::Unix(UnixAddr::Abstract(name)) => {
+                if !self.abstract_allowed(name) {
+                    return Err(Errno::EPERM.into());
+                }
+                if sock_would_block(&sock) {
+                    self.in_thread(ctx, move || sys::connect(&sock, &bytes).map(|()| 0))
+                } else {
+                    ctx.check_valid()?;
+                    Ok(verdict_of(sys::connect(&sock, &bytes).map(|()| 0)))
+                }
             }
             _ => {
                 ctx.check_valid()?;
-                // Abstract without scoping, unnamed (EINVAL from the kernel), AF_UNSPEC
-                // (disconnect) or another family (EINVAL): nothing to resolve.
+                // Unnamed (EINVAL from the kernel), AF_UNSPEC (disconnect) or another family
+                // (EINVAL): nothing to resolve.
                 if sock_would_block(&sock) {
                     self.in_worker(ctx, None, move || sys::connect(&sock, &bytes).map(|()| 0))
                 } else {
@@ -522,10 +571,11 @@ impl NetHandlers {
                     };
                     prepared.route = Route::Worker(cwd);
                 }
-                SockAddr::Unix(UnixAddr::Abstract(_))
-                    if self.opts.abstract_unix == AbstractUnix::Deny =>
-                {
-                    return Err(Errno::EPERM.into());
+                SockAddr::Unix(UnixAddr::Abstract(name)) => {
+                    if !self.abstract_allowed(name) {
+                        return Err(Errno::EPERM.into());
+                    }
+                    prepared.route = Route::Thread;
                 }
                 _ => {}
             }
@@ -568,26 +618,35 @@ impl NetHandlers {
             route,
         } = prepared;
         let blocking = !info.nonblocking && flags & libc::MSG_DONTWAIT == 0;
-        if let Route::Worker(cwd) = route {
-            return self.in_worker(ctx, cwd, move || {
-                let _keep = fds;
-                sys::sendmsg(&sock, name.as_deref(), &[&payload], &control, flags).map(|n| n as i64)
-            });
-        }
-        ctx.check_valid()?;
-        let first = sys::sendmsg(
-            &sock,
-            name.as_deref(),
-            &[&payload],
-            &control,
-            flags | libc::MSG_DONTWAIT,
-        );
-        match first {
-            Err(Errno::EAGAIN) if blocking => self.in_worker(ctx, None, move || {
-                let _keep = fds;
-                sys::sendmsg(&sock, name.as_deref(), &[&payload], &control, flags).map(|n| n as i64)
-            }),
-            r => Ok(verdict_of(r.map(|n| n as i64))),
+        let (cwd, unconfined) = match route {
+            Route::Worker(cwd) => (Some(cwd), false),
+            Route::Direct => (None, false),
+            Route::Thread => (None, true),
+        };
+        let first = if cwd.is_some() {
+            None
+        } else {
+            ctx.check_valid()?;
+            Some(sys::sendmsg(
+                &sock,
+                name.as_deref(),
+                &[&payload],
+                &control,
+                flags | libc::MSG_DONTWAIT,
+            ))
+        };
+        let blocking_send = move || {
+            let _keep = fds;
+            sys::sendmsg(&sock, name.as_deref(), &[&payload], &control, flags).map(|n| n as i64)
+        };
+        match (first, cwd) {
+            (None, Some(cwd)) => self.in_worker(ctx, cwd, blocking_send),
+            (Some(Err(Errno::EAGAIN)), _) if blocking && unconfined => {
+                self.in_thread(ctx, blocking_send)
+            }
+            (Some(Err(Errno::EAGAIN)), _) if blocking => self.in_worker(ctx, None, blocking_send),
+            (Some(r), _) => Ok(verdict_of(r.map(|n| n as i64))),
+            (None, None) => Err(Errno::EINVAL.into()),
         }
     }
 
@@ -764,7 +823,8 @@ impl NetHandlers {
             Route::Worker(Some(dir)) => dir.try_clone().ok(),
             _ => None,
         });
-        self.in_worker(ctx, cwd, move || {
+        let unconfined = !needs_worker && rest.iter().any(|p| matches!(p.route, Route::Thread));
+        let send_rest = move || {
             let mut count = sent;
             for p in &rest {
                 match sys::sendmsg(&sock, p.name.as_deref(), &[&p.payload], &p.control, flags) {
@@ -774,7 +834,12 @@ impl NetHandlers {
                 }
             }
             Ok(count as i64)
-        })
+        };
+        if unconfined {
+            self.in_thread(ctx, send_rest)
+        } else {
+            self.in_worker(ctx, cwd, send_rest)
+        }
     }
 
     /// `bind(fd, addr, addrlen)` (notified under port virtualisation).

@@ -106,6 +106,26 @@ fn is_loopback_hex(addr: &str) -> bool {
     }
 }
 
+/// The inodes of the sockets bound to abstract name `name` in a `/proc/net/unix` table
+/// (`Num RefCount Protocol Flags Type St Inode Path`; an abstract path is printed `@name`,
+/// with each NUL of the name as `@`). Never panics.
+pub fn abstract_inodes(table: &str, name: &[u8]) -> Vec<u64> {
+    let mut want = vec![b'@'];
+    want.extend(name.iter().map(|&b| if b == 0 { b'@' } else { b }));
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            // The inode is padded (`%5lu`); a name with runs of spaces does not compare
+            // equal after this split, and is then not found (the connect is refused).
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let inode = fields.get(6)?.parse().ok()?;
+            let path = fields.get(7..)?.join(" ");
+            (path.as_bytes() == want.as_slice()).then_some(inode)
+        })
+        .collect()
+}
+
 /// The socket inodes among `/proc/PID/fd` link targets (`socket:[12345]`).
 pub fn socket_inode(link: &[u8]) -> Option<u64> {
     let inner = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
@@ -156,5 +176,12 @@ mod tests {
         assert_eq!(socket_inode(b"socket:[12345]"), Some(12345));
         assert_eq!(socket_inode(b"pipe:[1]"), None);
         assert_eq!(socket_inode(b"socket:[x]"), None);
+        let unix = "Num       RefCount Protocol Flags    Type St Inode Path
+0000000000000000: 00000002 00000000 00010000 0001 01   42 @my-sock
+0000000000000000: 00000002 00000000 00010000 0001 01 4343 /run/x.sock
+0000000000000000: 00000003 00000000 00000000 0001 03 4444
+";
+        assert_eq!(abstract_inodes(unix, b"my-sock"), vec![42]);
+        assert_eq!(abstract_inodes(unix, b"other"), Vec::<u64>::new());
     }
 }
