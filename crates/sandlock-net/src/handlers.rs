@@ -38,7 +38,9 @@
 //!   and may hold privileges the sandbox lacks. Protocol-level messages (`IP_PKTINFO`,
 //!   `UDP_SEGMENT`, …) pass through; they cannot change the destination.
 //! - Every send adds `MSG_NOSIGNAL`, so a broken pipe is `EPIPE` without a `SIGPIPE` to the
-//!   supervisor; the caller gets `EPIPE` but no signal.
+//!   supervisor. When the caller did not ask for `MSG_NOSIGNAL`, the supervisor signals the
+//!   caller's process itself for a send it made at once; a send that had to wait in a worker
+//!   gets `EPIPE` only (a worker is scoped out of signalling the sandbox).
 //! - Payloads are copied up to [`MAX_PAYLOAD`] bytes: a longer datagram is `EMSGSIZE` (the
 //!   kernel's own limit is lower), a longer stream send is a partial send, as the kernel may
 //!   do.
@@ -609,6 +611,7 @@ impl NetHandlers {
         prepared: Prepared,
         flags: i32,
     ) -> Result<Verdict, Fail> {
+        let wants_sigpipe = flags & libc::MSG_NOSIGNAL == 0;
         let flags = flags | libc::MSG_NOSIGNAL;
         let Prepared {
             name,
@@ -645,6 +648,14 @@ impl NetHandlers {
                 self.in_thread(ctx, blocking_send)
             }
             (Some(Err(Errno::EAGAIN)), _) if blocking => self.in_worker(ctx, None, blocking_send),
+            (Some(Err(Errno::EPIPE)), _) if wants_sigpipe => {
+                // The kernel would have sent the caller SIGPIPE; the supervisor sent with
+                // MSG_NOSIGNAL, so it sends the signal itself (to the caller's process).
+                if let Ok(pidfd) = ctx.caller_pidfd() {
+                    let _ = pidfd.send_signal(libc::SIGPIPE);
+                }
+                Err(Errno::EPIPE.into())
+            }
             (Some(r), _) => Ok(verdict_of(r.map(|n| n as i64))),
             (None, None) => Err(Errno::EINVAL.into()),
         }
