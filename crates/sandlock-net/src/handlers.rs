@@ -136,13 +136,16 @@ impl NetOptions {
     }
 }
 
+/// Says whether an abstract unix name is bound by a socket of the sandbox itself.
+pub type AbstractCheck = Rc<dyn Fn(&[u8]) -> bool>;
+
 /// Called with the port map after every change (from any thread).
 pub type PortsChanged = Arc<dyn Fn(&PortMap) + Send + Sync>;
 
 /// The handlers of one sandbox. Wrap it in an `Rc` and register one closure per call.
 pub struct NetHandlers {
     opts: NetOptions,
-    abstract_check: Option<Rc<dyn Fn(&[u8]) -> bool>>,
+    abstract_check: Option<AbstractCheck>,
     ports: Arc<Mutex<PortMap>>,
     spawner: Rc<dyn Spawner>,
     on_ports: PortsChanged,
@@ -340,7 +343,7 @@ impl NetHandlers {
 
     /// Under IPC scoping, lets an abstract `connect` or `sendto` through when `check(name)`
     /// says a socket of the sandbox itself is bound to that name (see the module docs).
-    pub fn with_abstract_check(mut self, check: Rc<dyn Fn(&[u8]) -> bool>) -> Self {
+    pub fn with_abstract_check(mut self, check: AbstractCheck) -> Self {
         self.abstract_check = Some(check);
         self
     }

@@ -419,16 +419,17 @@ pub(crate) fn plan(
         });
         let spawner = Rc::new(AgentSpawner(inst.agent.clone()));
         let init_pid = inst.init_pid;
-        let abstract_check: Rc<dyn Fn(&[u8]) -> bool> = Rc::new(move |name: &[u8]| {
-            let Ok(table) = std::fs::read_to_string("/proc/net/unix") else {
-                return false;
-            };
-            let bound = sandlock_net::procnet::abstract_inodes(&table, name);
-            !bound.is_empty() && {
-                let ours = sandbox_socket_inodes(init_pid);
-                bound.iter().any(|ino| ours.contains(ino))
-            }
-        });
+        let abstract_check: sandlock_net::handlers::AbstractCheck =
+            Rc::new(move |name: &[u8]| {
+                let Ok(table) = std::fs::read_to_string("/proc/net/unix") else {
+                    return false;
+                };
+                let bound = sandlock_net::procnet::abstract_inodes(&table, name);
+                !bound.is_empty() && {
+                    let ours = sandbox_socket_inodes(init_pid);
+                    bound.iter().any(|ino| ours.contains(ino))
+                }
+            });
         let h = Rc::new(
             NetHandlers::new(opts.clone(), spawner, on_ports).with_abstract_check(abstract_check),
         );
