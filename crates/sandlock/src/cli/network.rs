@@ -131,8 +131,10 @@ pub(crate) fn ports(args: &PortsArgs) -> Result<u8, String> {
         let Some(state) = parse_state(&text) else {
             continue;
         };
-        // A file left by a sandlock that was killed: not a running sandbox.
+        // A file left by a sandlock that was killed (SIGKILL leaves no time to remove it):
+        // not a running sandbox. Tidy it away.
         if !std::path::Path::new(&format!("/proc/{}", state.sandlock_pid)).exists() {
+            let _ = std::fs::remove_file(entry.path());
             continue;
         }
         if let Some(pid) = args.pid
