@@ -64,14 +64,27 @@ def in_child(fn):
 def addr(buf):
     return ctypes.addressof(buf)
 
+_supervisor = []
+
 def ppid_of(pid):
-    """The parent of pid, from /proc (under sandlock: the supervisor is the init's parent)."""
-    for line in open("/proc/%d/status" % pid):
-        if line.startswith("PPid:"):
-            return int(line.split()[1])
+    """The parent of pid, from /proc. Under sandlock the init (the command's parent) is hidden
+    from /proc, since it shares the supervisor's memory: its parent, the supervisor, is then
+    the pid the test harness wrote on stdin (which a real attacker could guess)."""
+    try:
+        for line in open("/proc/%d/status" % pid):
+            if line.startswith("PPid:"):
+                return int(line.split()[1])
+    except FileNotFoundError:
+        if not _supervisor:
+            _supervisor.append(int(sys.stdin.readline()))
+        return _supervisor[0]
 
 def comm(pid):
-    return open("/proc/%d/comm" % pid).read().strip()
+    """The command name of pid, or `hidden` when /proc does not show it to the sandbox."""
+    try:
+        return open("/proc/%d/comm" % pid).read().strip()
+    except FileNotFoundError:
+        return "hidden"
 "#;
 
 /// No policy arguments: `sandlock run`'s default profile.
@@ -189,11 +202,21 @@ pub(crate) fn sandboxed_command<S: AsRef<str>>(args: &[S], body: &str) -> Comman
     c
 }
 
-/// Runs the attack program under `sandlock run ARGS…`.
+/// Runs the attack program under `sandlock run ARGS…`, with the supervisor's pid (the
+/// `sandlock` process) on its stdin for the attacks that target it (see `ppid_of`).
 pub(crate) fn sandboxed<S: AsRef<str>>(args: &[S], body: &str) -> Output {
-    sandboxed_command(args, body)
-        .output()
-        .expect("run sandlock")
+    use std::io::Write;
+    let mut child = sandboxed_command(args, body)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run sandlock");
+    if let Some(mut stdin) = child.stdin.take() {
+        // The program may exit without reading it: a broken pipe is fine.
+        let _ = writeln!(stdin, "{}", child.id());
+    }
+    child.wait_with_output().expect("wait for sandlock")
 }
 
 /// The read-only system paths and /proc: an explicit policy (no default profile, so no

@@ -70,7 +70,7 @@ fn escape_signal_the_init_and_the_supervisor() {
             &sandboxed_with_proc(&[], body),
             5,
             &[
-                "supervisor: sandlock",
+                "supervisor: hidden",
                 "kill(init, 0): ok",
                 "kill(supervisor, 0): ok",
             ],
@@ -92,7 +92,7 @@ fn escape_signal_the_init_and_the_supervisor() {
         &out,
         5,
         &[
-            "supervisor: sandlock",
+            "supervisor: hidden",
             "kill(init, 9): EPERM",
             "kill(init, 15): EPERM",
             "kill(init, 19): EPERM",
@@ -240,7 +240,7 @@ fn escape_ptrace_the_supervisor() {
         &sandboxed_with_proc(&[], &body),
         0,
         &[
-            "supervisor: sandlock",
+            "supervisor: hidden",
             "ptrace(PTRACE_ATTACH, init): EPERM",
             "ptrace(PTRACE_SEIZE, init): EPERM",
             "ptrace(PTRACE_ATTACH, supervisor): EPERM",
@@ -529,11 +529,11 @@ fn escape_reach_the_seccomp_listener() {
         &[
             "seccomp fds: 0",
             "open fds: [0, 1, 2]",
-            "supervisor: sandlock",
-            "readlink(/proc/init/fd/*): EACCES",
+            "supervisor: hidden",
+            "readlink(/proc/init/fd/*): ENOENT",
             "pidfd_open(init): ok",
             "pidfd_getfd(init, 0..255): EPERM",
-            "readlink(/proc/supervisor/fd/*): EACCES",
+            "readlink(/proc/supervisor/fd/*): ENOENT",
             "pidfd_open(supervisor): ok",
             "pidfd_getfd(supervisor, 0..255): EPERM",
         ],
