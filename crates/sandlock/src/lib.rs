@@ -45,11 +45,11 @@ mod views;
 pub use confine::PrepareError;
 pub use determinism::parse_time_start;
 pub use notify::{PortMapping, RuntimeReport};
-pub use resources::MIN_MAX_MEMORY;
 pub use policy::{
     CLEAN_ENV_KEEP, CompatLevel, DEVICES_READ, DEVICES_READ_WRITE, Limits, Policy, PolicyBuilder,
     PolicyError, PortRange, parse_cpu_list,
 };
+pub use resources::MIN_MAX_MEMORY;
 pub use sandbox::{Command, ExitReport, Output, Running, Sandbox, SandboxError, Stdio};
 pub use sandlock_sys::features::KernelFeatures;
 pub use status::{
