@@ -55,7 +55,7 @@ pub fn sandlock_run() -> Command {
 }
 
 /// Runs `sandlock ARGS…` and returns its output. When `ARGS` start with `run`, [`degraded`]
-/// follows it; use [`sandlock`] to see the refusal.
+/// follows it; use [`sandlock()`] to see the refusal.
 pub fn run(args: &[&str]) -> Output {
     let mut c = sandlock();
     match args.split_first() {
