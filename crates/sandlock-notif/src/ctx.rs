@@ -114,7 +114,7 @@ impl<'a> NotifCtx<'a> {
 
     /// Reads exactly `buf.len()` bytes at `addr` in the caller.
     ///
-    /// Uses `process_vm_readv` (falling back to `/proc/PID/mem`, see [`MemAccess`]). A range
+    /// Uses `process_vm_readv` (falling back to `/proc/PID/mem`, see [`MemAccess`](crate::MemAccess)). A range
     /// that is not entirely mapped is an error. What was read may be stale by the time it is
     /// used; see the type's documentation.
     pub fn read_mem(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), MemError> {
