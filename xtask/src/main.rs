@@ -5,6 +5,7 @@
 //!   user), and `cargo doc` with warnings denied; then, on CI (`CI=true`, which `.ci/run`
 //!   sets) or with `--kernel-matrix`, the quick kernel matrix (6.1 with and without Landlock).
 //! - `cargo xtask bench`: the benchmarks (see `bench.rs`).
+//! - `cargo xtask attacks`: the attack battery's report, a line per group (see `attacks.rs`).
 //! - `cargo xtask dist`: the static release binary (see `dist.rs`).
 //! - `cargo xtask kernel-matrix`: the tests under several kernels (see `kernel_matrix.rs`).
 //! - `cargo xtask fuzz`: the cargo-fuzz targets in `fuzz/`, a minute each (see `fuzz.rs`).
@@ -13,6 +14,7 @@
 use std::env;
 use std::process::{Command, ExitCode};
 
+mod attacks;
 mod bench;
 mod dist;
 mod fuzz;
@@ -25,7 +27,9 @@ usage: cargo xtask <task>
 tasks:
   ci      fmt --check, clippy -D warnings, tests, doc (what .ci/run runs); then the
           quick kernel matrix when CI=true or with --kernel-matrix (--no-kernel-matrix: not)
-  bench   benchmarks: startup, library spawn, notification round trip (bench --help)
+  bench   benchmarks: startup, spawn, opens, tar, stat, fork+exec, getppid,
+          notification round trip, supervisor RSS, redis (bench --help)
+  attacks the attack battery, one summary line per group and the total
   dist    the static release binary: target/dist/sandlock
   kernel-matrix  the tests under several kernels in qemu (kernel-matrix --help)
   fuzz    the cargo-fuzz targets, 60 s each; not in CI (fuzz --help)
@@ -36,6 +40,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("attacks") => attacks::run(&args[1..]),
         Some("dist") => dist::run(&args[1..]),
         Some("kernel-matrix") => kernel_matrix::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
