@@ -94,3 +94,60 @@ fn races_rename_and_symlink_swaps() {
     println!("races: rename and symlink swaps: 0 wins in 4000 iterations");
     assert_healthy();
 }
+
+/// The racing program for a supervised open: a thread flips a path buffer between an allowed
+/// file and /proc/kallsyms (always denied by the /proc views) while the main thread opens
+/// whatever the buffer says. A supervisor that checked the string and then let the kernel
+/// read it again would lose; sandlock opens its own copy and checks the object it got.
+const PATH_FLIP: &str = r#"
+import threading
+libc.open.restype = ctypes.c_int
+allowed = b'/proc/self/status\0'
+denied = b'/proc/kallsyms\0'
+buf = ctypes.create_string_buffer(64)
+ctypes.memmove(buf, allowed, len(allowed))
+target = os.stat('/proc/kallsyms')
+stop = False
+def flip():
+    while not stop:
+        ctypes.memmove(buf, denied, len(denied))
+        ctypes.memmove(buf, allowed, len(allowed))
+t = threading.Thread(target=flip)
+t.start()
+wins = opened = 0
+for i in range(3000):
+    fd = libc.open(buf, os.O_RDONLY)
+    if fd >= 0:
+        opened += 1
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) == (target.st_dev, target.st_ino):
+            wins += 1
+        os.close(fd)
+stop = True
+t.join()
+print('path flip race: %s' % ('won' if wins else 'lost'))
+print('allowed file opened: %s' % ('yes' if opened else 'no'))
+"#;
+
+#[test]
+fn races_path_flipped_after_the_supervisor_read_it() {
+    let out = bare(PATH_FLIP);
+    assert_eq!(
+        stdout(&out),
+        "path flip race: won\nallowed file opened: yes\n",
+        "bare, the flipped path opens /proc/kallsyms: {}",
+        sandlock_tests::text(&out)
+    );
+    let mut policy = system_read_args();
+    policy.extend(["-r".to_owned(), "/proc".to_owned()]);
+    let out = sandboxed(&policy, PATH_FLIP);
+    assert_eq!(
+        stdout(&out),
+        "path flip race: lost\nallowed file opened: yes\n",
+        "sandboxed, /proc/kallsyms is never opened: {}",
+        sandlock_tests::text(&out)
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", sandlock_tests::text(&out));
+    println!("races: path flipped after the supervisor read it: 0 wins in 3000 opens");
+    assert_healthy();
+}

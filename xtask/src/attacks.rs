@@ -23,7 +23,10 @@ const GROUPS: &[(&str, &str)] = &[
         "filesystem",
         "paths outside the policy, links, renames, /proc tricks, setuid",
     ),
-    ("races", "rename and symlink swaps against Landlock"),
+    (
+        "races",
+        "rename and symlink swaps, a path flipped after the supervisor read it",
+    ),
     (
         "network",
         "connects, UDP sends, v4-mapped, address-flip race, binds, ping",
