@@ -112,8 +112,16 @@ const SLOW_IN_VM: &[(&str, &str)] = &[(
 
 /// Host commands the tests run, copied in so that they behave as on the host (dash, not
 /// busybox's ash: exit statuses and `sh -c` exec differ; procps for `pkill`, which busybox
-/// lacks); busybox provides the rest.
-const HOST_PACKAGES: &[&str] = &["dash", "coreutils", "grep", "sed", "procps"];
+/// lacks; redis for a network test); busybox provides the rest.
+const HOST_PACKAGES: &[&str] = &[
+    "dash",
+    "coreutils",
+    "grep",
+    "sed",
+    "procps",
+    "redis-server",
+    "redis-tools",
+];
 const HOST_COMMANDS: &[&str] = &["sh", "setarch", "setsid", "unshare"];
 
 /// Overrides `--fake-features` runs the host suite under (plus `landlock=0..host ABI`).
