@@ -879,7 +879,7 @@ fn parse_guest(config: &str, text: &str, lacks: &str) -> Row {
         } else if let Some(rc) = line.strip_prefix("KM_RC ") {
             if let Some((user, bin)) = current.take() {
                 let r = user_result(&mut row.users, &user);
-                add_binary(r, &bin, &block, rc.trim() == "0", lacks);
+                add_binary(r, &bin, &block, rc.trim() == "0", &lacks_for(&user, lacks));
             }
         } else if current.is_some() {
             block.push_str(line);
@@ -888,7 +888,7 @@ fn parse_guest(config: &str, text: &str, lacks: &str) -> Row {
     }
     if let Some((user, bin)) = current {
         let r = user_result(&mut row.users, &user);
-        add_binary(r, &bin, &block, false, lacks);
+        add_binary(r, &bin, &block, false, &lacks_for(&user, lacks));
     }
     check_declaration(&mut row, &check, lacks);
     row
@@ -1029,9 +1029,25 @@ fn skips(out: &str) -> Vec<(String, String)> {
     found
 }
 
-/// Whether a skip for `reason` is covered by what the config declares missing.
+/// What `user` lacks besides the kernel's `lacks`: `nobody` is not root (a test that needs
+/// root, `skipped: needs root …`, is expected to skip there).
+fn lacks_for(user: &str, lacks: &str) -> String {
+    if user == "root" {
+        lacks.to_owned()
+    } else if lacks.is_empty() {
+        "non-root".to_owned()
+    } else {
+        format!("{lacks},non-root")
+    }
+}
+
+/// Whether a skip for `reason` is covered by what the config declares missing (and
+/// `non-root`, which [`lacks_for`] adds for the unprivileged user).
 fn skip_expected(reason: &str, lacks: &str) -> bool {
     lacks.split(',').any(|token| {
+        if token == "non-root" {
+            return reason.starts_with("root");
+        }
         if let Some(abi) = token.strip_prefix("landlock=") {
             let Ok(abi) = abi.parse::<u32>() else {
                 return false;
@@ -1126,7 +1142,13 @@ fn run_host(build: &Build, users: &[&str], fake: Option<&str>) -> Result<Row, St
                 .map_err(|e| format!("cannot run {}: {e}", t.executable.display()))?;
             let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
             text.push_str(&String::from_utf8_lossy(&out.stderr));
-            add_binary(r, &t.name, &text, out.status.success(), lacks);
+            add_binary(
+                r,
+                &t.name,
+                &text,
+                out.status.success(),
+                &lacks_for(user, lacks),
+            );
         }
     }
     row.secs = started.elapsed().as_secs_f64();
@@ -1212,6 +1234,11 @@ mod tests {
             assert_eq!(skip_expected(reason, lacks), expected, "{reason}");
         }
         assert!(skip_expected("Landlock", "landlock=0"));
+        assert!(skip_expected(
+            "root (bare, /proc/kmsg is 0400 root)",
+            "non-root"
+        ));
+        assert!(!skip_expected("root (bare, /proc/kmsg is 0400 root)", ""));
         assert!(!skip_expected("Landlock ABI 1 (filesystem)", ""));
     }
 
