@@ -120,15 +120,15 @@ fn escape_shell_kill_9_ppid() {
     assert!(bare.stdout.is_empty(), "{}", text(&bare));
     let out = run(&["run", "-e", "kill -9 $PPID; echo rc=$?; exit 4"]);
     if !scoped {
-        // Unscoped, the shell kills its init, and the whole sandbox ends with it: the shell
-        // never gets to print, and sandlock reports the kill.
+        // Unscoped, the shell kills its init, and the whole sandbox ends with it: sandlock
+        // reports the kill, not the shell's exit 4 (the shell may still print before the
+        // tree is killed).
         assert_eq!(
             out.status.code(),
             Some(128 + libc::SIGKILL),
             "{}",
             text(&out)
         );
-        assert!(out.stdout.is_empty(), "{}", text(&out));
         assert_healthy();
         return;
     }
