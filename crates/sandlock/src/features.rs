@@ -62,7 +62,7 @@ pub(crate) fn plan(policy: &Policy, kernel: &KernelFeatures) -> Result<Plan, Pre
 /// from here can have one (`EBUSY`). Checked only when it matters, and cheaply first: a
 /// process without inherited filters cannot be in that case, and otherwise the probe child
 /// of [`KernelFeatures::get`] finds out (once per process).
-fn listener_blocked() -> bool {
+pub(crate) fn listener_blocked() -> bool {
     let filters = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

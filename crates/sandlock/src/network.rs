@@ -190,9 +190,21 @@ pub(crate) fn landlock_tcp(policy: &Policy) -> LandlockTcp {
 }
 
 /// Whether the supervisor must decide connects and sends: rules given, ports virtualised, or
-/// no Landlock TCP rules to keep the default (no outbound TCP).
+/// no Landlock TCP rules to keep the default (no outbound TCP) and a listener to be had.
 fn supervised(policy: &Policy, kernel: &KernelFeatures) -> bool {
-    policy.net.has_rules() || policy.net.port_remap || kernel.effective_landlock_abi() < 4
+    policy.net.has_rules()
+        || policy.net.port_remap
+        || (kernel.effective_landlock_abi() < 4 && !crate::features::listener_blocked())
+}
+
+/// Whether the default (no rules) can be kept neither by Landlock (ABI < 4) nor by the
+/// supervisor (a nested sandbox gets no listener): then the filter denies every IP socket,
+/// which is stricter than the default, never looser.
+fn ip_sockets_denied(policy: &Policy, kernel: &KernelFeatures) -> bool {
+    !policy.net.has_rules()
+        && !policy.net.port_remap
+        && kernel.effective_landlock_abi() < 4
+        && crate::features::listener_blocked()
 }
 
 /// Adds this feature's static rules to the seccomp filter (used by `confine.rs`): `socket()`
@@ -213,6 +225,9 @@ pub(crate) fn filter_rules(policy: &Policy, filter: &mut Filter) -> Result<(), P
                 Cond::masked_eq32(1, SOCK_TYPE_MASK, libc::SOCK_DGRAM as u32)?,
                 Cond::eq32(2, icmp as u32)?,
             ])?);
+        }
+        if ip_sockets_denied(policy, KernelFeatures::get_without_child()) {
+            rules.push(deny(vec![domain])?);
         }
         if !supervised(policy, KernelFeatures::get_without_child()) {
             for ty in [libc::SOCK_DGRAM, libc::SOCK_SEQPACKET, libc::SOCK_RDM] {
