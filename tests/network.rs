@@ -95,8 +95,7 @@ struct Server {
 
 impl Server {
     fn start(dir: &str) -> Server {
-        let child = sandlock()
-            .arg("run")
+        let child = sandlock_tests::sandlock_run()
             .args(sandlock_tests::system_read_args())
             .args([
                 "--port-remap",
@@ -206,9 +205,8 @@ fn getsockname_and_proc_net_show_the_virtual_port_under_a_conflict() {
     );
     let spec = port.to_string();
     let allow = format!("127.0.0.1:{port}");
-    let mut child = sandlock()
+    let mut child = sandlock_tests::sandlock_run()
         .args([
-            "run",
             "--port-remap",
             "--net-allow-bind",
             &spec,
@@ -289,9 +287,8 @@ fn redis_server_with_its_port_allowed() {
         .to_string();
     let allow = format!("127.0.0.1:{port}");
     // The flags the bench uses: bind allowed; the connect rule is for clients inside.
-    let mut server = sandlock()
+    let mut server = sandlock_tests::sandlock_run()
         .args([
-            "run",
             "--net-allow-bind",
             &port,
             "--net-allow",
