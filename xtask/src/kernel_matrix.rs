@@ -140,7 +140,7 @@ cached under target/kernel-matrix.
 options:
   --kernels LIST   comma-separated configs (default: all):
                    5.10, 6.1, 6.1-nolandlock, 6.12, newest, host
-  --quick          only 6.1 and 6.1-nolandlock (what CI runs)
+  --quick          only 6.1 and 6.1-nolandlock (cargo xtask ci --kernel-matrix)
   --fake-features  instead: the host suite under each SANDLOCK_FAKE_FEATURES override
                    (no-wait-killable, no-addfd-send, no-pidfd-getfd, landlock=0..host ABI)
   --update-lock    resolve every kernel to the archive's current version first
