@@ -147,7 +147,22 @@ impl Drop for Server {
 }
 
 fn http_get(port: u16) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    // The mapping is reported at bind; listen comes right after, but on a loaded machine a
+    // connect can arrive in between and be refused: wait for the listener.
+    let mut s = None;
+    for _ in 0..200 {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(c) => {
+                s = Some(c);
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => panic!("connect to {port}: {e}"),
+        }
+    }
+    let mut s = s.unwrap_or_else(|| panic!("nothing listens on {port} after 10 s"));
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     s.write_all(b"GET /marker.txt HTTP/1.0\r\n\r\n").unwrap();
     let mut body = String::new();
