@@ -394,7 +394,7 @@ fn escape_daemon_outlives_neither_a_kill_nor_a_timeout() {
     // --timeout: long enough for python to start and print the pid first, even under TCG
     // on a loaded machine (1 s was not).
     let m = marker(3);
-    let (mut run, pid) = spawn(&["-t", "3"], &m);
+    let (mut run, pid) = spawn(&["-t", "10"], &m);
     let out = run.wait();
     assert_eq!(out.status.code(), Some(124), "{}", text(&out));
     assert!(ends(pid, &m), "the daemon died at the timeout");
