@@ -392,7 +392,7 @@ fn escape_daemon_outlives_neither_a_kill_nor_a_timeout() {
     assert!(ends(pid, &m), "the daemon died with the sandbox");
 
     // --timeout: long enough for python to start and print the pid first, even under TCG
-    // on a loaded machine (1 s was not).
+    // on a loaded machine (1 s and 3 s were not).
     let m = marker(3);
     let (mut run, pid) = spawn(&["-t", "10"], &m);
     let out = run.wait();
