@@ -304,6 +304,21 @@ enum Route {
 }
 
 /// Reads `len` bytes at `addr` in the caller.
+/// The socket and address of a `connect(fd, addr, addrlen)` or `bind(fd, addr, addrlen)`:
+/// the supervisor's copy of the caller's socket and its own copy of the address, raw and
+/// parsed.
+fn addressed_socket(
+    ctx: &mut NotifCtx<'_>,
+) -> Result<(OwnedFd, SockInfo, Vec<u8>, SockAddr), Fail> {
+    let [fd, addr_ptr, len_arg, ..] = ctx.args();
+    let len = sockaddr::sockaddr_len(len_arg)?;
+    let bytes = read_bytes(ctx, addr_ptr, len)?;
+    let addr = sockaddr::parse_sockaddr(&bytes)?;
+    let sock = ctx.caller_fd(fd)?;
+    let info = SockInfo::of(&sock)?;
+    Ok((sock, info, bytes, addr))
+}
+
 fn read_bytes(ctx: &mut NotifCtx<'_>, addr: u64, len: usize) -> Result<Vec<u8>, Fail> {
     let mut buf = vec![0; len];
     if len > 0 {
@@ -452,12 +467,7 @@ impl NetHandlers {
     }
 
     fn do_connect(&self, ctx: &mut NotifCtx<'_>) -> Result<Verdict, Fail> {
-        let [fd, addr_ptr, len_arg, ..] = ctx.args();
-        let len = sockaddr::sockaddr_len(len_arg)?;
-        let bytes = read_bytes(ctx, addr_ptr, len)?;
-        let addr = sockaddr::parse_sockaddr(&bytes)?;
-        let sock = ctx.caller_fd(fd)?;
-        let info = SockInfo::of(&sock)?;
+        let (sock, info, bytes, addr) = addressed_socket(ctx)?;
         if info.domain == libc::AF_UNIX {
             return self.unix_connect(ctx, sock, &addr, bytes);
         }
@@ -862,12 +872,7 @@ impl NetHandlers {
     }
 
     fn do_bind(&self, ctx: &mut NotifCtx<'_>) -> Result<Verdict, Fail> {
-        let [fd, addr_ptr, len_arg, ..] = ctx.args();
-        let len = sockaddr::sockaddr_len(len_arg)?;
-        let bytes = read_bytes(ctx, addr_ptr, len)?;
-        let addr = sockaddr::parse_sockaddr(&bytes)?;
-        let sock = ctx.caller_fd(fd)?;
-        let info = SockInfo::of(&sock)?;
+        let (sock, info, bytes, addr) = addressed_socket(ctx)?;
         if info.domain == libc::AF_UNIX {
             let cwd = match &addr {
                 SockAddr::Unix(UnixAddr::Pathname(p)) if is_relative(p) => Some(caller_cwd(ctx)?),

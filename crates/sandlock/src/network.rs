@@ -213,6 +213,8 @@ fn ip_sockets_denied(policy: &Policy, kernel: &KernelFeatures) -> bool {
 pub(crate) fn filter_rules(policy: &Policy, filter: &mut Filter) -> Result<(), PrepareError> {
     const SOCK_TYPE_MASK: u32 = 0xf;
     let deny = |conds: Vec<Cond>| BpfRule::new(Action::Errno(libc::EACCES as u16), conds);
+    let kernel = KernelFeatures::get_without_child();
+    let supervised = supervised(policy, kernel);
     let mut rules = Vec::new();
     for (domain, icmp) in [
         (libc::AF_INET, libc::IPPROTO_ICMP),
@@ -226,41 +228,30 @@ pub(crate) fn filter_rules(policy: &Policy, filter: &mut Filter) -> Result<(), P
                 Cond::eq32(2, icmp as u32)?,
             ])?);
         }
-        if ip_sockets_denied(policy, KernelFeatures::get_without_child()) {
+        if ip_sockets_denied(policy, kernel) {
             rules.push(deny(vec![domain])?);
         }
-        if !supervised(policy, KernelFeatures::get_without_child()) {
-            for ty in [libc::SOCK_DGRAM, libc::SOCK_SEQPACKET, libc::SOCK_RDM] {
-                rules.push(deny(vec![
-                    domain,
-                    Cond::masked_eq32(1, SOCK_TYPE_MASK, ty as u32)?,
-                ])?);
-            }
+        // SCTP and MPTCP always: supervised, they would send to a sendmsg address the
+        // supervisor lets through below; unsupervised, nothing but Landlock's TCP rules
+        // governs the network, so UDP goes too.
+        let mut types = vec![libc::SOCK_SEQPACKET, libc::SOCK_RDM];
+        if !supervised {
+            types.push(libc::SOCK_DGRAM);
+        }
+        for ty in types {
             rules.push(deny(vec![
                 domain,
-                Cond::masked_eq32(1, SOCK_TYPE_MASK, libc::SOCK_STREAM as u32)?,
-                Cond::ne32(2, 0)?,
-                Cond::ne32(2, libc::IPPROTO_TCP as u32)?,
+                Cond::masked_eq32(1, SOCK_TYPE_MASK, ty as u32)?,
             ])?);
         }
+        rules.push(deny(vec![
+            domain,
+            Cond::masked_eq32(1, SOCK_TYPE_MASK, libc::SOCK_STREAM as u32)?,
+            Cond::ne32(2, 0)?,
+            Cond::ne32(2, libc::IPPROTO_TCP as u32)?,
+        ])?);
     }
-    if supervised(policy, KernelFeatures::get_without_child()) {
-        // SCTP and MPTCP would send to a sendmsg address the supervisor lets through below.
-        for domain in [libc::AF_INET, libc::AF_INET6] {
-            let domain = Cond::eq32(0, domain as u32)?;
-            for ty in [libc::SOCK_SEQPACKET, libc::SOCK_RDM] {
-                rules.push(deny(vec![
-                    domain,
-                    Cond::masked_eq32(1, SOCK_TYPE_MASK, ty as u32)?,
-                ])?);
-            }
-            rules.push(deny(vec![
-                domain,
-                Cond::masked_eq32(1, SOCK_TYPE_MASK, libc::SOCK_STREAM as u32)?,
-                Cond::ne32(2, 0)?,
-                Cond::ne32(2, libc::IPPROTO_TCP as u32)?,
-            ])?);
-        }
+    if supervised {
         // The spawned command sends its seccomp listener with sendmsg after its filter is in
         // place, before the supervisor can answer anything: that exact call must not be
         // notified. Its flags include MSG_PROBE, which makes a UDP or ICMP send a no-op, and a
