@@ -574,18 +574,8 @@ fn open(s: &Served, ctx: &mut NotifCtx<'_>, kind: OpenKind) -> Result<Verdict, F
         (raw, base_fd)
     };
     let path = CString::new(path).map_err(|_| Errno::EINVAL)?;
-    let dir = match base_fd {
-        Some(fd) => fd,
-        None => s
-            .root
-            .as_ref()
-            .ok_or(Errno::EACCES)?
-            .as_fd()
-            .try_clone_to_owned()
-            .map_err(|_| Errno::EMFILE)?,
-    };
     let job = Job {
-        dir: Some(dir),
+        dir: base_fd,
         path,
         flags,
         mode,
