@@ -262,3 +262,14 @@ pub(crate) fn assert_healthy() {
     let out = run_sandboxed(&["-e", "exit 3"]);
     assert_eq!(out.status.code(), Some(3), "next sandbox: {}", text(&out));
 }
+
+/// A process of the same user outside the sandbox, with a secret in its environment
+/// (`SANDLOCK_ATTACK_SECRET=hunter2`), for attacks that read other processes. Kill it after.
+pub(crate) fn bystander() -> std::process::Child {
+    Command::new("sleep")
+        .arg("60")
+        .env("SANDLOCK_ATTACK_SECRET", "hunter2")
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("start the bystander")
+}

@@ -3,11 +3,8 @@
 //! environment.
 //!
 //! These run with the default profile, which does not grant /proc at all, so Landlock answers
-//! every /proc path with EACCES however it is spelled. Issue 5 adds /proc views (the sandbox's
-//! own /proc entries, with kcore, kmsg and foreign pids denied by the supervisor); its tests
-//! will cover /proc granted.
-
-use std::process::{Command, Stdio};
+//! every /proc path with EACCES however it is spelled. With /proc granted, the supervisor's /proc
+//! views deny the same things: that is the proc group (`proc.rs`).
 
 use sandlock_tests::{is_root, run, text};
 
@@ -72,12 +69,7 @@ fn information_foreign_pid_cmdline_and_environ() {
     if refused_without_landlock() {
         return;
     }
-    let mut bystander = Command::new("sleep")
-        .arg("60")
-        .env("SANDLOCK_ATTACK_SECRET", "hunter2")
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut bystander = common::bystander();
     let body = format!(
         "P = {}\n\
          c = attempt('cmdline', lambda: open('/proc/%d/cmdline' % P, 'rb').read())\n\

@@ -5,7 +5,7 @@
 //! Each attack first works bare. Expected lines are compared whole, so a spelling that got
 //! further (or failed differently) shows up with both outputs.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use sandlock_tests::{Scratch, is_root, text};
 
@@ -165,12 +165,7 @@ fn proc_foreign_pid_hidden_and_unreadable() {
     if skip_without_landlock() {
         return;
     }
-    let mut bystander = Command::new("sleep")
-        .arg("60")
-        .env("SANDLOCK_ATTACK_SECRET", "hunter2")
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut bystander = common::bystander();
     let body = format!(
         "P = {pid}\n\
          print('listed: %s' % (str(P) in os.listdir('/proc')))\n\
