@@ -285,10 +285,11 @@ fn hostnames_are_pinned_and_served_in_a_synthetic_etc_hosts() {
 
 #[test]
 fn redis_server_with_its_port_allowed() {
-    if !std::path::Path::new("/usr/bin/redis-server").exists()
-        || !std::path::Path::new("/usr/bin/redis-cli").exists()
-    {
-        println!("skipped: needs redis-server and redis-cli (Debian package redis)");
+    if sandlock_tests::skip_unless(
+        std::path::Path::new("/usr/bin/redis-server").exists()
+            && std::path::Path::new("/usr/bin/redis-cli").exists(),
+        "redis-server and redis-cli (Debian package redis-server)",
+    ) {
         return;
     }
     let port = TcpListener::bind("127.0.0.1:0")

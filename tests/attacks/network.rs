@@ -278,9 +278,6 @@ fn racing_thread_flips_the_address_after_the_check() {
 
 #[test]
 fn on_behalf_bind_outside_net_allow_bind() {
-    if landlock_abi() < 4 {
-        println!("skipped: needs Landlock ABI 4 (TCP ports) for the plain bind");
-    }
     let free = || {
         TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -328,8 +325,10 @@ fn on_behalf_bind_outside_net_allow_bind() {
 
 #[test]
 fn on_behalf_unix_bind_into_a_read_only_directory() {
-    if landlock_abi() == 0 {
-        println!("skipped: needs Landlock (the worker's filesystem rules)");
+    if sandlock_tests::skip_unless(
+        landlock_abi() > 0,
+        "Landlock (the worker's filesystem rules)",
+    ) {
         return;
     }
     let dir = Scratch::new("unix-bind");
@@ -386,8 +385,7 @@ fn ping_sockets_need_an_icmp_rule() {
 
 #[test]
 fn abstract_unix_socket_of_the_host_under_network_rules() {
-    if landlock_abi() < 6 {
-        println!("skipped: needs Landlock ABI 6 (IPC scoping)");
+    if sandlock_tests::skip_unless(landlock_abi() >= 6, "Landlock ABI 6 (IPC scoping)") {
         return;
     }
     let name = format!("sandlock-test-abstract-{}", std::process::id());
