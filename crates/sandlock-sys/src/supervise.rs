@@ -104,6 +104,10 @@ struct InitArgs<'s, 'a> {
     supervisor_pid: libc::pid_t,
     scoped_kill: bool,
     child_stack_top: *mut libc::c_void,
+    /// Where the kernel stores the command's pid as it clones it (`CLONE_PARENT_SETTID`; the
+    /// init shares our memory). The command may kill the init right after its exec, before the
+    /// init has reported the pid; this is how we still know it.
+    command_pid: std::sync::atomic::AtomicI32,
 }
 
 /// A running command below its init process.
@@ -274,6 +278,7 @@ pub fn spawn_supervised(
         supervisor_pid: std::process::id() as libc::pid_t,
         scoped_kill,
         child_stack_top: child_stack.top(),
+        command_pid: std::sync::atomic::AtomicI32::new(0),
     };
     let init_stack_top = init_stack.top();
 
@@ -372,6 +377,15 @@ pub fn spawn_supervised(
                 _ => {
                     failure = failure.or(Some(fail(SpawnStep::Fork, Errno::from_raw(libc::EPROTO))))
                 }
+            }
+        }
+        // End of file: the init died before it reported. When the command had exec'd by then
+        // (the report socket ended without a failure), it killed its own init (`kill -9
+        // $PPID`): that is the sandbox's outcome, which `wait` reports, not a failed start.
+        Ok((0, _)) if failure.is_none() => {
+            match args.command_pid.load(std::sync::atomic::Ordering::Acquire) {
+                pid if pid > 0 => sup.pid = pid,
+                _ => failure = Some(fail(SpawnStep::Fork, Errno::from_raw(libc::EPROTO))),
             }
         }
         Ok(_) => failure = failure.or(Some(fail(SpawnStep::Fork, Errno::from_raw(libc::EPROTO)))),
@@ -504,15 +518,17 @@ fn init_main(args: &InitArgs<'_, '_>) -> ! {
         parent_pid: me,
     };
     // SAFETY: as in `spawn`: `child_entry` runs `child_main` on its own stack, async-signal-safe,
-    // and never returns; we are suspended until it has exec'd or exited.
+    // and never returns; we are suspended until it has exec'd or exited. The kernel writes the
+    // new pid to `command_pid` (alive on the supervisor's stack until it has seen the exec).
     let pid = unsafe {
         libc::clone(
             crate::spawn::child_entry,
             args.child_stack_top,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_PARENT_SETTID | libc::SIGCHLD,
             (&child_args as *const crate::spawn::ChildArgs<'_, '_>)
                 .cast_mut()
                 .cast(),
+            args.command_pid.as_ptr(),
         )
     };
     // From here on, nothing of the supervisor's memory is used: only our own stack.
