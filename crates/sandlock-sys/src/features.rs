@@ -682,15 +682,22 @@ fn probe_landlock(ctx: &ProbeContext) -> (Availability, u32) {
         Err(Errno::ENOSYS) if ctx.filtered => {
             // Second signal: the list of active LSMs, when securityfs is mounted.
             let lsm = std::fs::read_to_string("/sys/kernel/security/lsm").ok();
-            match lsm {
-                Some(lsm) if lsm.split(',').any(|m| m.trim() == "landlock") => {
-                    (Availability::Blocked(Errno::ENOSYS), 0)
-                }
-                Some(_) => (Availability::Missing, 0),
-                None => (Availability::Unknown(Errno::ENOSYS), 0),
-            }
+            (landlock_enosys_under_filter(ctx, lsm.as_deref()), 0)
         }
         Err(e) => (ctx.classify(Err(e), &[Errno::ENOSYS], None), 0),
+    }
+}
+
+/// What an ENOSYS from `landlock_create_ruleset` under a filter means, given the active LSM
+/// list (`None` when securityfs is not readable).
+fn landlock_enosys_under_filter(ctx: &ProbeContext, lsm: Option<&str>) -> Availability {
+    match lsm {
+        Some(lsm) if lsm.split(',').any(|m| m.trim() == "landlock") => {
+            Availability::Blocked(Errno::ENOSYS)
+        }
+        Some(_) => Availability::Missing,
+        // Without securityfs, the release is the second signal: Landlock came in 5.13.
+        None => ctx.classify(Err(Errno::ENOSYS), &[Errno::ENOSYS], Some((5, 13))),
     }
 }
 
@@ -1079,6 +1086,36 @@ mod tests {
         assert_eq!(
             ctx.classify(Err(Errno::EINVAL), &[Errno::EINVAL], None),
             Missing
+        );
+    }
+
+    #[test]
+    fn landlock_enosys_under_filter_uses_the_lsm_list_then_the_release() {
+        let ctx = |release| ProbeContext {
+            filtered: true,
+            release,
+        };
+        let on = Some("lockdown,capability,landlock,yama");
+        let off = Some("lockdown,capability,yama");
+        assert_eq!(
+            landlock_enosys_under_filter(&ctx(Some((6, 1))), on),
+            Blocked(Errno::ENOSYS)
+        );
+        assert_eq!(
+            landlock_enosys_under_filter(&ctx(Some((6, 1))), off),
+            Missing
+        );
+        assert_eq!(
+            landlock_enosys_under_filter(&ctx(Some((5, 10))), None),
+            Missing
+        );
+        assert_eq!(
+            landlock_enosys_under_filter(&ctx(Some((6, 1))), None),
+            Blocked(Errno::ENOSYS)
+        );
+        assert_eq!(
+            landlock_enosys_under_filter(&ctx(None), None),
+            Unknown(Errno::ENOSYS)
         );
     }
 
