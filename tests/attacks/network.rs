@@ -100,6 +100,9 @@ fn received(s: &UdpSocket) -> usize {
 
 #[test]
 fn connect_to_a_listening_port_that_is_not_allowed() {
+    if sandlock_tests::network_rules_refused() {
+        return;
+    }
     let (_allowed_l, allowed) = listener();
     let (_denied_l, denied) = listener();
     let body = format!(
@@ -138,6 +141,9 @@ fn connect_to_a_listening_port_that_is_not_allowed() {
 
 #[test]
 fn udp_to_a_destination_that_is_not_allowed() {
+    if sandlock_tests::network_rules_refused() {
+        return;
+    }
     let (allowed_s, allowed) = udp_receiver();
     let (denied_s, denied) = udp_receiver();
     let body = format!(
@@ -203,6 +209,9 @@ fn udp_to_a_destination_that_is_not_allowed() {
 
 #[test]
 fn a_grandchilds_connect_is_enforced() {
+    if sandlock_tests::network_rules_refused() {
+        return;
+    }
     let (_l, port) = listener();
     let inner = format!(
         "import socket\ns = socket.socket()\ns.settimeout(5)\nprint('grandchild:', s.connect_ex(('127.0.0.1', {port})))"
@@ -226,6 +235,9 @@ fn a_grandchilds_connect_is_enforced() {
 
 #[test]
 fn racing_thread_flips_the_address_after_the_check() {
+    if sandlock_tests::network_rules_refused() {
+        return;
+    }
     const ITERATIONS: u32 = 3000;
     let (allowed_l, allowed) = listener();
     let (denied_l, denied) = listener();
@@ -278,6 +290,9 @@ fn racing_thread_flips_the_address_after_the_check() {
 
 #[test]
 fn on_behalf_bind_outside_net_allow_bind() {
+    if sandlock_tests::network_rules_refused() {
+        return;
+    }
     let free = || {
         TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -325,6 +340,9 @@ fn on_behalf_bind_outside_net_allow_bind() {
 
 #[test]
 fn on_behalf_unix_bind_into_a_read_only_directory() {
+    if sandlock_tests::network_rules_refused() {
+        return;
+    }
     if sandlock_tests::skip_unless(
         landlock_abi() > 0,
         "Landlock (the worker's filesystem rules)",
@@ -368,6 +386,9 @@ fn on_behalf_unix_bind_into_a_read_only_directory() {
 
 #[test]
 fn ping_sockets_need_an_icmp_rule() {
+    if sandlock_tests::network_rules_refused() {
+        return;
+    }
     let body = "import socket\nattempt('ping socket', lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP))\n";
     let bare_out = bare(body);
     let out = sandboxed(&["--net-allow", "*"], body);
@@ -385,6 +406,9 @@ fn ping_sockets_need_an_icmp_rule() {
 
 #[test]
 fn abstract_unix_socket_of_the_host_under_network_rules() {
+    if sandlock_tests::network_rules_refused() {
+        return;
+    }
     if sandlock_tests::skip_unless(landlock_abi() >= 6, "Landlock ABI 6 (IPC scoping)") {
         return;
     }

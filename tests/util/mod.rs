@@ -141,6 +141,30 @@ pub fn skip_unless(available: bool, feature: &str) -> bool {
     true
 }
 
+/// Whether sandlock refuses network rules here: they act on the sandbox's sockets through
+/// `pidfd_getfd` (Linux 5.6), which this kernel lacks or `SANDLOCK_FAKE_FEATURES` took away.
+/// When it does, the refusal is asserted (exit 125, naming what is missing), so that a test of
+/// the rules can return: there is no sandbox to attack. Under `SANDLOCK_TEST_REQUIRE=all` a
+/// missing `pidfd_getfd` fails instead.
+pub fn network_rules_refused() -> bool {
+    if sandlock::KernelFeatures::get().pidfd_getfd.is_available() {
+        return false;
+    }
+    assert!(
+        !require_all(),
+        "needs pidfd_getfd, and SANDLOCK_TEST_REQUIRE=all"
+    );
+    let out = run(&["run", "--net-allow", "*", "--", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("need pidfd_getfd"),
+        "{}",
+        text(&out)
+    );
+    println!("asserted instead: network rules are refused without pidfd_getfd");
+    true
+}
+
 /// stdout and stderr as text, for assertion messages.
 pub fn text(out: &Output) -> String {
     format!(
