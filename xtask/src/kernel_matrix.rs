@@ -676,6 +676,19 @@ fn shared_libraries(elf: &Path) -> Result<Vec<PathBuf>, String> {
         .collect())
 }
 
+/// Fails early, naming the packages, when the host lacks what booting a kernel needs.
+pub(crate) fn check_host_tools() -> Result<(), String> {
+    for tool in ["qemu-system-x86_64", "busybox", "objcopy", "setpriv"] {
+        which(tool).map_err(|_| {
+            format!(
+                "the kernel matrix needs {tool}: apt-get install qemu-system-x86 busybox-static \
+                 binutils util-linux (or `cargo xtask ci --no-kernel-matrix`)"
+            )
+        })?;
+    }
+    Ok(())
+}
+
 fn which(tool: &str) -> Result<PathBuf, String> {
     std::env::var_os("PATH")
         .iter()
