@@ -818,6 +818,8 @@ struct UserResult {
     passed: usize,
     failed: usize,
     skipped: usize,
+    /// Why tests skipped (all covered by the declaration), each reason once.
+    skip_reasons: BTreeSet<String>,
     failures: Vec<String>,
 }
 
@@ -995,7 +997,9 @@ fn add_binary(r: &mut UserResult, bin: &str, out: &str, exited_ok: bool, lacks: 
     let skips = skips(out);
     let mut unexpected = 0;
     for (test, reason) in &skips {
-        if !skip_expected(reason, lacks) {
+        if skip_expected(reason, lacks) {
+            r.skip_reasons.insert(reason.clone());
+        } else {
             unexpected += 1;
             r.failures
                 .push(format!("{bin}::{test}: unexpected skip: needs {reason}"));
@@ -1188,15 +1192,25 @@ fn host_landlock_abi(sandlock: &Path) -> Result<u32, String> {
 
 /// Prints the table and the failures; returns whether everything passed.
 fn print_table(rows: &[Row]) -> bool {
+    let width = |f: fn(&Row) -> &str, title: &str| {
+        rows.iter()
+            .map(|r| f(r).len())
+            .fold(title.len(), usize::max)
+    };
+    let (wc, wk, wl) = (
+        width(|r| &r.config, "config"),
+        width(|r| &r.kernel, "kernel"),
+        width(|r| &r.landlock, "landlock"),
+    );
     println!(
-        "\n{:<26} {:<26} {:<14} {:<7} {:>6} {:>6} {:>7} {:>6}",
+        "\n{:<wc$} {:<wk$} {:<wl$} {:<7} {:>6} {:>6} {:>7} {:>6}",
         "config", "kernel", "landlock", "user", "passed", "failed", "skipped", "secs"
     );
     let mut ok = true;
     for row in rows {
         if row.users.is_empty() {
             println!(
-                "{:<26} {:<26} {:<14} {:<7} {:>6} {:>6} {:>7} {:>6.0}",
+                "{:<wc$} {:<wk$} {:<wl$} {:<7} {:>6} {:>6} {:>7} {:>6.0}",
                 row.config, row.kernel, row.landlock, "-", "-", "-", "-", row.secs
             );
         }
@@ -1207,8 +1221,19 @@ fn print_table(rows: &[Row]) -> bool {
                 String::new()
             };
             println!(
-                "{:<26} {:<26} {:<14} {:<7} {:>6} {:>6} {:>7} {:>6}",
+                "{:<wc$} {:<wk$} {:<wl$} {:<7} {:>6} {:>6} {:>7} {:>6}",
                 row.config, row.kernel, row.landlock, u.user, u.passed, u.failed, u.skipped, secs
+            );
+        }
+    }
+    for row in rows {
+        for u in row.users.iter().filter(|u| !u.skip_reasons.is_empty()) {
+            let reasons: Vec<&str> = u.skip_reasons.iter().map(String::as_str).collect();
+            println!(
+                "skipped as declared, {} ({}): needs {}",
+                row.config,
+                u.user,
+                reasons.join("; ")
             );
         }
     }
