@@ -132,6 +132,7 @@ const NOBODY: &str = "65534";
 const USAGE: &str = "\
 usage: cargo xtask kernel-matrix [--kernels LIST] [--quick] [--fake-features]
                                  [--update-lock] [--timeout SECS] [--root-only]
+                                 [--all-tests] [--exec SCRIPT]
 
 Boots each kernel in qemu and runs the end-to-end and kernel tests in it, as root and as
 uid 65534; prints a table. Kernels are Debian packages pinned in xtask/kernels.lock and
@@ -140,13 +141,15 @@ cached under target/kernel-matrix.
 options:
   --kernels LIST   comma-separated configs (default: all):
                    5.10, 6.1, 6.1-nolandlock, 6.12, newest, host
-  --quick          only 6.1 and 6.1-nolandlock (cargo xtask ci --kernel-matrix)
+  --quick          only 6.1 and 6.1-nolandlock (what cargo xtask ci runs)
   --fake-features  instead: the host suite under each SANDLOCK_FAKE_FEATURES override
                    (no-wait-killable, no-addfd-send, no-pidfd-getfd, landlock=0..host ABI)
   --update-lock    resolve every kernel to the archive's current version first
   --timeout SECS   per VM (default 1800)
   --root-only      skip the unprivileged run
   --all-tests      also run the slow tests in the VMs (million: about 330 s per user)
+  --exec SCRIPT    instead of the tests, run the shell script SCRIPT in each VM as each
+                   user (cwd /tmp, $SANDLOCK is the sandlock binary) and print its output
 ";
 
 struct Options {
@@ -156,6 +159,8 @@ struct Options {
     timeout: Duration,
     users: Vec<&'static str>,
     all_tests: bool,
+    /// A shell script run in each guest, as each user, instead of the tests.
+    exec: Option<PathBuf>,
 }
 
 fn parse(args: &[String]) -> Result<Option<Options>, String> {
@@ -166,6 +171,7 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
         timeout: Duration::from_secs(1800),
         users: vec!["root", "nobody"],
         all_tests: false,
+        exec: None,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -179,6 +185,10 @@ fn parse(args: &[String]) -> Result<Option<Options>, String> {
             "--update-lock" => opts.update_lock = true,
             "--root-only" => opts.users = vec!["root"],
             "--all-tests" => opts.all_tests = true,
+            "--exec" => {
+                let v = it.next().ok_or("--exec needs a script")?;
+                opts.exec = Some(PathBuf::from(v));
+            }
             "--kernels" | "--timeout" => {
                 let v = it.next().ok_or_else(|| format!("{a} needs a value"))?;
                 if a == "--timeout" {
@@ -231,7 +241,7 @@ pub(crate) fn run(args: &[String]) -> TaskResult {
             .collect();
         if !vm_configs.is_empty() {
             let kernels = kernels(&vm_configs)?;
-            let initrd = write_initramfs(&build, opts.all_tests)?;
+            let initrd = write_initramfs(&build, opts.all_tests, opts.exec.as_deref())?;
             let accel = accel(&kernels[0].1, &initrd)?;
             for (config, (_, vmlinuz)) in vm_configs.iter().zip(&kernels) {
                 rows.push(run_vm(config, vmlinuz, &initrd, accel, &opts)?);
@@ -400,6 +410,18 @@ fi
 echo "KM_UNAME $(uname -r)"
 @SANDLOCK@ check 2>&1 | sed 's/^/KM_CHECK /'
 for user in $(echo "$users" | tr , ' '); do
+    if [ -f /km/exec ]; then
+        echo "KM_EXEC $user"
+        cd /tmp
+        if [ "$user" = root ]; then
+            env HOME=/root SANDLOCK=@SANDLOCK@ sh /km/exec </dev/null
+        else
+            @SETPRIV@ --reuid=65534 --regid=65534 --clear-groups -- \
+                env HOME=/tmp SANDLOCK=@SANDLOCK@ sh /km/exec </dev/null
+        fi
+        echo "KM_RC $?"
+        continue
+    fi
     while read -r name dir exe; do
         echo "KM_BIN $user $name"
         cd "$dir"
@@ -420,7 +442,7 @@ poweroff -f
 "#;
 
 /// Writes the initramfs every VM boots, and returns its path.
-fn write_initramfs(build: &Build, all_tests: bool) -> Result<PathBuf, String> {
+fn write_initramfs(build: &Build, all_tests: bool, exec: Option<&Path>) -> Result<PathBuf, String> {
     let mut tree = Tree::default();
     // Mirror the host's top-level symlinks (merged /usr), so that every path a binary or a
     // test names resolves the same way inside.
@@ -509,6 +531,11 @@ fn write_initramfs(build: &Build, all_tests: bool) -> Result<PathBuf, String> {
         .replace("@SETPRIV@", &setpriv.display().to_string());
     tree.insert(Path::new("/init"), data(&init, 0o755));
     tree.insert(Path::new("/km/tests"), data(&list, 0o644));
+    if let Some(script) = exec {
+        let text = std::fs::read_to_string(script)
+            .map_err(|e| format!("--exec {}: {e}", script.display()))?;
+        tree.insert(Path::new("/km/exec"), data(&text, 0o755));
+    }
     tree.insert(
         Path::new("/etc/passwd"),
         data(
@@ -848,6 +875,10 @@ fn run_vm(
     eprintln!("kernel-matrix: booting {} ({accel})", config.name);
     let done = qemu(vmlinuz, initrd, accel, &cmdline, &log, &out, opts.timeout)?;
     let text = read_lossy(&out);
+    if opts.exec.is_some() {
+        // The script's output is the result; there is no test summary to count.
+        println!("== {} ==\n{text}", config.name);
+    }
     let mut row = parse_guest(config.name, &text, config.lacks);
     row.secs = done.unwrap_or(opts.timeout).as_secs_f64();
     if done.is_none() {
