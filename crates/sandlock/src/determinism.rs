@@ -506,14 +506,12 @@ impl State {
             Err(HandlerError::Sys(e)) => return Ok(Verdict::Errno(e)),
             Err(e) => return Err(e),
         };
-        use std::os::fd::AsRawFd;
-        let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", timer.as_raw_fd()))?;
-        let Some(clock) = time::timerfd_clock(&info) else {
+        let Some(clock) = timerfd_clock_of(ctx, fd, &timer)? else {
             return Ok(Verdict::Errno(Errno::EINVAL));
         };
-        if !time::is_wall_clock(clock) {
-            return Ok(Verdict::Continue);
-        }
+        // Made on the caller's timer either way (never Continued after looking at its file);
+        // only a wall-clock deadline is shifted.
+        let shifted = time::is_wall_clock(clock);
         let mut b = [0u8; 32];
         if let Err(e) = ctx.read_mem(new, &mut b) {
             return mem_errno(e);
@@ -525,7 +523,7 @@ impl State {
             return Ok(Verdict::Errno(Errno::EINVAL));
         };
         // A zero expiry disarms the timer; any other is a deadline on the sandbox's clock.
-        let value = if value == (0, 0) {
+        let value = if value == (0, 0) || !shifted {
             value
         } else {
             match self.shift()?.to_host(value) {
@@ -602,6 +600,30 @@ impl State {
         }
         write(ctx, buf, uts.as_flattened(), Verdict::Return(0))
     }
+}
+
+/// The clock of `timer`, the supervisor's duplicate of the caller's timerfd `fd` (`None` when
+/// its fdinfo names none, or the caller's `fd` changed under us).
+fn timerfd_clock_of(
+    ctx: &mut NotifCtx<'_>,
+    fd: u64,
+    timer: &std::os::fd::OwnedFd,
+) -> Result<Option<i32>, HandlerError> {
+    use std::os::fd::{AsFd as _, AsRawFd as _};
+    match std::fs::read_to_string(format!("/proc/self/fdinfo/{}", timer.as_raw_fd())) {
+        Ok(info) => return Ok(time::timerfd_clock(&info)),
+        // Before Linux 5.14 a process's fdinfo files belong to root while it is not dumpable,
+        // which the supervisor is without Landlock: an unprivileged one cannot read its own.
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {}
+        Err(e) => return Err(e.into()),
+    }
+    // Then the caller's fdinfo, trusted only if its `fd` is still our timer afterwards.
+    let info = std::fs::read_to_string(format!("/proc/{}/fdinfo/{}", ctx.pid(), fd as u32))?;
+    let again = ctx.caller_fd(fd)?;
+    if !sandlock_sys::views::same_open_file(timer.as_fd(), again.as_fd())? {
+        return Ok(None);
+    }
+    Ok(time::timerfd_clock(&info))
 }
 
 /// Writes `bytes` at `addr` in the caller and answers `ok`, or `EFAULT` when the memory is not
