@@ -165,6 +165,34 @@ pub fn network_rules_refused() -> bool {
     true
 }
 
+/// Whether sandlock refuses `--time-start` here: it redirects the vDSO's clock functions by
+/// writing each process's vDSO, which this kernel refuses (Linux 7.x) or
+/// `SANDLOCK_FAKE_FEATURES` turned off (`no-vdso-write`). When it does, the refusal is asserted
+/// (exit 125, naming the reason), so that a test of shifted clocks can return. Under
+/// `SANDLOCK_TEST_REQUIRE=all` the missing feature fails instead.
+pub fn time_start_refused() -> bool {
+    use sandlock::Availability;
+    if !matches!(
+        sandlock::KernelFeatures::get().vdso_write,
+        Availability::Missing | Availability::FakedOff
+    ) {
+        return false;
+    }
+    assert!(
+        !require_all(),
+        "needs vdso-write, and SANDLOCK_TEST_REQUIRE=all"
+    );
+    let out = run(&["run", "--time-start", "2000-01-01T00:00:00Z", "--", "true"]);
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--time-start: this kernel does not let"),
+        "{}",
+        text(&out)
+    );
+    println!("asserted instead: --time-start is refused without vdso-write");
+    true
+}
+
 /// stdout and stderr as text, for assertion messages.
 pub fn text(out: &Output) -> String {
     format!(

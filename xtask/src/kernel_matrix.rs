@@ -51,7 +51,8 @@ struct Config {
 }
 
 /// The default matrix. The declarations are facts about the kernels: WAIT_KILLABLE_RECV came
-/// in 5.19, ADDFD_FLAG_SEND in 5.14, FD_SYNC_WAKE_UP in 6.6; Debian disables x32 by default.
+/// in 5.19, ADDFD_FLAG_SEND in 5.14, FD_SYNC_WAKE_UP in 6.6; Debian disables x32 by default;
+/// 7.x refuses forced writes to the vDSO through /proc/PID/mem.
 const CONFIGS: &[Config] = &[
     Config {
         name: "5.10",
@@ -85,7 +86,7 @@ const CONFIGS: &[Config] = &[
         name: "newest",
         kernel: Some("newest"),
         cmdline: "",
-        lacks: "no-x32",
+        lacks: "no-x32,no-vdso-write",
         quick: false,
     },
     Config {
@@ -125,7 +126,12 @@ const HOST_PACKAGES: &[&str] = &[
 const HOST_COMMANDS: &[&str] = &["sh", "setarch", "setsid", "unshare"];
 
 /// Overrides `--fake-features` runs the host suite under (plus `landlock=0..host ABI`).
-const FAKES: &[&str] = &["no-wait-killable", "no-addfd-send", "no-pidfd-getfd"];
+const FAKES: &[&str] = &[
+    "no-wait-killable",
+    "no-addfd-send",
+    "no-pidfd-getfd",
+    "no-vdso-write",
+];
 
 const NOBODY: &str = "65534";
 
@@ -143,7 +149,8 @@ options:
                    5.10, 6.1, 6.1-nolandlock, 6.12, newest, host
   --quick          only 6.1 and 6.1-nolandlock (what cargo xtask ci runs)
   --fake-features  instead: the host suite under each SANDLOCK_FAKE_FEATURES override
-                   (no-wait-killable, no-addfd-send, no-pidfd-getfd, landlock=0..host ABI)
+                   (no-wait-killable, no-addfd-send, no-pidfd-getfd, no-vdso-write,
+                   landlock=0..host ABI)
   --update-lock    resolve every kernel to the archive's current version first
   --timeout SECS   per VM (default 1800)
   --root-only      skip the unprivileged run

@@ -135,6 +135,33 @@ pub fn block_sigpipe() -> Result<(), Errno> {
     }
 }
 
+/// Whether this process can write its own vDSO through `/proc/self/mem`, as the supervisor
+/// writes a sandboxed process's to redirect its clock functions (`--time-start`). It reads the
+/// first byte of the vDSO and writes the same byte back, so nothing changes but that the page
+/// becomes this process's private copy.
+///
+/// # Errors
+/// `EIO` when the kernel refuses the forced write (Linux 7.x does for the vDSO); `ENOENT`
+/// without a vDSO; `EACCES` when `/proc/self/mem` cannot be opened (an unprivileged process
+/// that is not dumpable).
+pub fn vdso_writable() -> Result<(), Errno> {
+    use std::os::unix::fs::FileExt as _;
+    // SAFETY: getauxval only reads this process's auxiliary vector.
+    let base = unsafe { libc::getauxval(libc::AT_SYSINFO_EHDR) };
+    if base == 0 {
+        return Err(Errno::ENOENT);
+    }
+    let errno = |e: std::io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+    let mem = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/proc/self/mem")
+        .map_err(errno)?;
+    let mut byte = [0u8; 1];
+    mem.read_exact_at(&mut byte, base).map_err(errno)?;
+    mem.write_all_at(&byte, base).map_err(errno)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,7 @@
 //! | `clone3` | 5.3 | `clone3(NULL, 0)` = `EINVAL` (too small), `ENOSYS` when absent |
 //! | `x32` | `CONFIG_X86_X32_ABI` | getpid with the x32 bit set, in a child: the pid, or `ENOSYS` |
 //! | `ia32` | `CONFIG_IA32_EMULATION`, `ia32_emulation=` | `int 0x80` getpid in a child: the pid; `ENOSYS`, or death by `SIGSEGV` when the kernel has no i386 entry |
+//! | `vdso_write` | up to 6.x; 7.x refuses | the first byte of our own vDSO written back through `/proc/self/mem`: `EIO` = refused ([`Missing`]) |
 //!
 //! **The probe child.** To get a real listener without touching the calling process, the probe
 //! forks one short-lived child. It sets `no_new_privs`, installs a one-instruction `RET ALLOW`
@@ -221,6 +222,10 @@ pub struct KernelFeatures {
     pub x32: Availability,
     /// The i386 syscall ABI (`int 0x80`) is enabled.
     pub ia32: Availability,
+    /// A process's vDSO can be written through `/proc/PID/mem`, which `--time-start` needs to
+    /// redirect the vDSO clock functions. [`Unknown`](Availability::Unknown) when this process
+    /// could not open its own memory (unprivileged and not dumpable).
+    pub vdso_write: Availability,
     /// The probing process already ran under a seccomp filter, so `ENOSYS`/`EPERM` answers may
     /// have come from that filter rather than from the kernel.
     pub under_seccomp_filter: bool,
@@ -228,7 +233,7 @@ pub struct KernelFeatures {
 
 /// The names of the features, in report order; also the `<feature>` of `no-<feature>` in
 /// [`FAKE_FEATURES_ENV`].
-const NAMES: [&str; 13] = [
+const NAMES: [&str; 14] = [
     "landlock",
     "user-notif",
     "new-listener",
@@ -242,6 +247,7 @@ const NAMES: [&str; 13] = [
     "clone3",
     "x32",
     "ia32",
+    "vdso-write",
 ];
 
 impl KernelFeatures {
@@ -272,6 +278,7 @@ impl KernelFeatures {
             clone3: a,
             x32: a,
             ia32: a,
+            vdso_write: a,
             under_seccomp_filter: false,
         }
     }
@@ -407,6 +414,11 @@ impl KernelFeatures {
             &[Errno::ENOSYS],
             Some((5, 3)),
         );
+        f.vdso_write = match crate::determinism::vdso_writable() {
+            Ok(()) => Availability::Available,
+            Err(Errno::EIO | Errno::ENOENT) => Availability::Missing,
+            Err(e) => Availability::Unknown(e),
+        };
         f
     }
 
@@ -422,7 +434,7 @@ impl KernelFeatures {
 
     /// Every feature with its name, in report order. The names are those of
     /// [`FAKE_FEATURES_ENV`]'s `no-<feature>` tokens.
-    pub fn entries(&self) -> [(&'static str, Availability); 13] {
+    pub fn entries(&self) -> [(&'static str, Availability); 14] {
         let mut copy = *self;
         NAMES.map(|name| {
             let slot = copy.slot(name).copied();
@@ -478,6 +490,7 @@ impl KernelFeatures {
             "clone3" => &mut self.clone3,
             "x32" => &mut self.x32,
             "ia32" => &mut self.ia32,
+            "vdso-write" => &mut self.vdso_write,
             _ => return None,
         })
     }
@@ -1195,7 +1208,8 @@ mod tests {
         assert!(lines[10].contains("errno 38"), "{}", lines[10]);
         assert_eq!(lines[11], "x32            no (not in this kernel)");
         assert!(lines[12].contains("killed by signal 31"), "{}", lines[12]);
-        assert_eq!(lines[13], "under-filter   no");
+        assert_eq!(lines[13], "vdso-write     yes");
+        assert_eq!(lines[14], "under-filter   no");
     }
 
     #[test]

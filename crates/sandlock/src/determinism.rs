@@ -84,7 +84,7 @@ use std::time::SystemTime;
 
 use sandlock_notif::{HandlerError, HandlerResult, MemError, NotifCtx, Verdict};
 use sandlock_sys::Errno;
-use sandlock_sys::features::KernelFeatures;
+use sandlock_sys::features::{Availability, KernelFeatures};
 
 use crate::confine::PrepareError;
 use crate::notify::{Instance, OpenAnswer, Plan};
@@ -226,7 +226,7 @@ type Trees = Arc<Mutex<Vec<(Arc<AtomicBool>, Arc<Mutex<Tree>>)>>>;
 /// Adds what this feature needs from the supervisor to `plan`.
 pub(crate) fn plan(
     policy: &Policy,
-    _kernel: &KernelFeatures,
+    kernel: &KernelFeatures,
     plan: &mut Plan,
 ) -> Result<(), PrepareError> {
     let d = policy.determinism.clone();
@@ -234,6 +234,22 @@ pub(crate) fn plan(
         return Ok(());
     }
     if d.time_start.is_some() {
+        // Without the vDSO redirected, a clock read through it would see the host's time.
+        // (Unknown is tried: a failed write at run time kills the sandbox.)
+        if matches!(
+            kernel.vdso_write,
+            Availability::Missing | Availability::FakedOff
+        ) {
+            return Err(PrepareError::Feature {
+                feature: "--time-start",
+                message: format!(
+                    "this kernel does not let the supervisor write a process's vDSO through \
+                     /proc/PID/mem (vdso-write: {}), so clock reads through the vDSO could \
+                     not be shifted",
+                    kernel.vdso_write
+                ),
+            });
+        }
         plan.notify(&[
             "clock_gettime",
             "gettimeofday",

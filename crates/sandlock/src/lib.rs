@@ -51,7 +51,7 @@ pub use policy::{
 };
 pub use resources::MIN_MAX_MEMORY;
 pub use sandbox::{Command, ExitReport, Output, Running, Sandbox, SandboxError, Stdio};
-pub use sandlock_sys::features::KernelFeatures;
+pub use sandlock_sys::features::{Availability, KernelFeatures};
 pub use status::{
     EnforcementStatus, LandlockLevel, LandlockStatus, SeccompStatus, SupervisorStatus,
 };
