@@ -298,7 +298,7 @@ impl KernelFeatures {
     }
 
     /// The features that can be probed without the probe child, cached: everything but
-    /// `addfd`, `addfd_send`, `sync_wake_up`, `x32` and `ia32`, which read
+    /// `addfd`, `addfd_send`, `sync_wake_up`, `x32`, `ia32` and `vdso_write`, which read
     /// [`Unknown`](Availability::Unknown)`(0)`; `new_listener` says only whether the kernel
     /// knows the flag.
     ///
@@ -414,10 +414,16 @@ impl KernelFeatures {
             &[Errno::ENOSYS],
             Some((5, 3)),
         );
-        f.vdso_write = match crate::determinism::vdso_writable() {
-            Ok(()) => Availability::Available,
-            Err(Errno::EIO | Errno::ENOENT) => Availability::Missing,
-            Err(e) => Availability::Unknown(e),
+        // About 40 µs (an open of /proc/self/mem): not on the spawn path, where only
+        // `--time-start` needs it (it asks `get`).
+        f.vdso_write = if with_child {
+            match crate::determinism::vdso_writable() {
+                Ok(()) => Availability::Available,
+                Err(Errno::EIO | Errno::ENOENT) => Availability::Missing,
+                Err(e) => Availability::Unknown(e),
+            }
+        } else {
+            Availability::Unknown(Errno::from_raw(0))
         };
         f
     }

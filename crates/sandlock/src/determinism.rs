@@ -235,18 +235,20 @@ pub(crate) fn plan(
     }
     if d.time_start.is_some() {
         // Without the vDSO redirected, a clock read through it would see the host's time.
+        // The spawn path's features leave it unprobed (errno 0): ask the full, cached probe.
         // (Unknown is tried: a failed write at run time kills the sandbox.)
-        if matches!(
-            kernel.vdso_write,
-            Availability::Missing | Availability::FakedOff
-        ) {
+        let vdso_write = match kernel.vdso_write {
+            Availability::Unknown(e) if e == Errno::from_raw(0) => KernelFeatures::get().vdso_write,
+            a => a,
+        };
+        if matches!(vdso_write, Availability::Missing | Availability::FakedOff) {
             return Err(PrepareError::Feature {
                 feature: "--time-start",
                 message: format!(
                     "this kernel does not let the supervisor write a process's vDSO through \
                      /proc/PID/mem (vdso-write: {}), so clock reads through the vDSO could \
                      not be shifted",
-                    kernel.vdso_write
+                    vdso_write
                 ),
             });
         }
