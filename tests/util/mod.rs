@@ -150,18 +150,11 @@ pub fn network_rules_refused() -> bool {
     if sandlock::KernelFeatures::get().pidfd_getfd.is_available() {
         return false;
     }
-    assert!(
-        !require_all(),
-        "needs pidfd_getfd, and SANDLOCK_TEST_REQUIRE=all"
+    assert_refused(
+        "pidfd_getfd",
+        &["run", "--net-allow", "*", "--", "true"],
+        "need pidfd_getfd",
     );
-    let out = run(&["run", "--net-allow", "*", "--", "true"]);
-    assert_eq!(out.status.code(), Some(125), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("need pidfd_getfd"),
-        "{}",
-        text(&out)
-    );
-    println!("asserted instead: network rules are refused without pidfd_getfd");
     true
 }
 
@@ -178,19 +171,32 @@ pub fn time_start_refused() -> bool {
     ) {
         return false;
     }
+    assert_refused(
+        "vdso-write",
+        &["run", "--time-start", "2000-01-01T00:00:00Z", "--", "true"],
+        "--time-start: this kernel does not let",
+    );
+    true
+}
+
+/// Asserts that `sandlock ARGS` is refused (exit 125) with `reason` in its message because
+/// `feature` is missing; under `SANDLOCK_TEST_REQUIRE=all` the missing feature fails instead.
+fn assert_refused(feature: &str, args: &[&str], reason: &str) {
     assert!(
         !require_all(),
-        "needs vdso-write, and SANDLOCK_TEST_REQUIRE=all"
+        "needs {feature}, and SANDLOCK_TEST_REQUIRE=all"
     );
-    let out = run(&["run", "--time-start", "2000-01-01T00:00:00Z", "--", "true"]);
+    let out = run(args);
     assert_eq!(out.status.code(), Some(125), "{}", text(&out));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--time-start: this kernel does not let"),
+        String::from_utf8_lossy(&out.stderr).contains(reason),
         "{}",
         text(&out)
     );
-    println!("asserted instead: --time-start is refused without vdso-write");
-    true
+    println!(
+        "asserted instead: `sandlock {}` is refused without {feature}",
+        args.join(" ")
+    );
 }
 
 /// stdout and stderr as text, for assertion messages.
