@@ -303,7 +303,6 @@ enum Route {
     Thread,
 }
 
-/// Reads `len` bytes at `addr` in the caller.
 /// The socket and address of a `connect(fd, addr, addrlen)` or `bind(fd, addr, addrlen)`:
 /// the supervisor's copy of the caller's socket and its own copy of the address, raw and
 /// parsed.
@@ -319,6 +318,7 @@ fn addressed_socket(
     Ok((sock, info, bytes, addr))
 }
 
+/// Reads `len` bytes at `addr` in the caller.
 fn read_bytes(ctx: &mut NotifCtx<'_>, addr: u64, len: usize) -> Result<Vec<u8>, Fail> {
     let mut buf = vec![0; len];
     if len > 0 {
