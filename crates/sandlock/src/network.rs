@@ -197,16 +197,6 @@ fn supervised(policy: &Policy, kernel: &KernelFeatures) -> bool {
         || (kernel.effective_landlock_abi() < 4 && !crate::features::listener_blocked())
 }
 
-/// Whether the default (no rules) can be kept neither by Landlock (ABI < 4) nor by the
-/// supervisor (a nested sandbox gets no listener): then the filter denies every IP socket,
-/// which is stricter than the default, never looser.
-fn ip_sockets_denied(policy: &Policy, kernel: &KernelFeatures) -> bool {
-    !policy.net.has_rules()
-        && !policy.net.port_remap
-        && kernel.effective_landlock_abi() < 4
-        && crate::features::listener_blocked()
-}
-
 /// Adds this feature's static rules to the seccomp filter (used by `confine.rs`): `socket()`
 /// of ping sockets is `EACCES` unless an `icmp://` rule may allow one, and, when nothing but
 /// Landlock's TCP rules governs the network (the default), every IP socket but a TCP stream.
@@ -215,20 +205,25 @@ pub(crate) fn filter_rules(policy: &Policy, filter: &mut Filter) -> Result<(), P
     let deny = |conds: Vec<Cond>| BpfRule::new(Action::Errno(libc::EACCES as u16), conds);
     let kernel = KernelFeatures::get_without_child();
     let supervised = supervised(policy, kernel);
+    // Not supervised below ABI 4 means the default can be kept neither by Landlock nor by the
+    // supervisor (a nested sandbox gets no listener): then the filter denies every IP socket,
+    // which is stricter than the default, never looser.
+    let ip_sockets_denied = !supervised && kernel.effective_landlock_abi() < 4;
+    let icmp_may_be_allowed = policy.net_policy().may_allow_icmp();
     let mut rules = Vec::new();
     for (domain, icmp) in [
         (libc::AF_INET, libc::IPPROTO_ICMP),
         (libc::AF_INET6, libc::IPPROTO_ICMPV6),
     ] {
         let domain = Cond::eq32(0, domain as u32)?;
-        if !policy.net_policy().may_allow_icmp() {
+        if !icmp_may_be_allowed {
             rules.push(deny(vec![
                 domain,
                 Cond::masked_eq32(1, SOCK_TYPE_MASK, libc::SOCK_DGRAM as u32)?,
                 Cond::eq32(2, icmp as u32)?,
             ])?);
         }
-        if ip_sockets_denied(policy, kernel) {
+        if ip_sockets_denied {
             rules.push(deny(vec![domain])?);
         }
         // SCTP and MPTCP always: supervised, they would send to a sendmsg address the
