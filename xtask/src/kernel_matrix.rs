@@ -23,6 +23,10 @@
 //! `--fake-features` runs the host suite once per `SANDLOCK_FAKE_FEATURES` override instead
 //! (as root and, when run as root, as `nobody`), which walks the fallback paths without a VM.
 //! Each override is also the run's `SANDLOCK_TEST_REQUIRE`, so a skip it does not explain fails.
+//!
+//! Every run's whole output stays in `target/kernel-matrix/`: `CONFIG.out` (the guest's second
+//! serial port) and `CONFIG.log` (its kernel log) for a VM, `host[-OVERRIDE]-USER.out` for a
+//! host run.
 
 mod cpio;
 mod debian;
@@ -1156,10 +1160,16 @@ fn run_host(build: &Build, users: &[&str], fake: Option<&str>) -> Result<Row, St
         String::from_utf8_lossy(&check.output().map_err(|e| e.to_string())?.stdout).into_owned();
     row.landlock = landlock_abi(&check).map_or("?".to_owned(), |n| format!("ABI {n}"));
     let root = is_root();
+    // The whole output of each user's run is kept, as the guests' serial output is: a
+    // failure that does not come back on a rerun can still be read.
+    let log_dir = debian::cache_dir();
+    std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
     for user in users {
         if *user != "root" && !root {
             continue;
         }
+        let log_path = log_dir.join(format!("{}-{user}.out", row.config.replace(' ', "-")));
+        let mut log = String::new();
         let r = user_result(&mut row.users, user);
         // An override changes what the kernel seems to offer, nothing the pure tests see.
         let tests = build.tests.iter().filter(|t| {
@@ -1203,6 +1213,15 @@ fn run_host(build: &Build, users: &[&str], fake: Option<&str>) -> Result<Row, St
                 &text,
                 out.status.success(),
                 &lacks_for(user, lacks),
+            );
+            log.push_str(&format!("==== {} ====\n{text}\n", t.name));
+        }
+        std::fs::write(&log_path, log).map_err(|e| format!("{}: {e}", log_path.display()))?;
+        if r.failed > 0 {
+            eprintln!(
+                "kernel-matrix: {} ({user}) failed; its output: {}",
+                row.config,
+                log_path.display()
             );
         }
     }
