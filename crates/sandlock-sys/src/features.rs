@@ -532,10 +532,20 @@ impl Availability {
 
 /// One line per feature: `name  yes` or `name  no (reason)`, then whether the probe ran under a
 /// seccomp filter. This is what `sandlock check` prints.
+/// How `availability` of the feature `name` (as [`KernelFeatures::entries`] names it) reads in
+/// a report: [`Availability`]'s own text, except where the feature has a more exact one.
+pub fn describe(name: &str, availability: Availability) -> String {
+    match (name, availability) {
+        // The vDSO is there; the kernel refuses to let it be written.
+        ("vdso-write", Availability::Missing) => "no (refused by this kernel)".to_owned(),
+        _ => availability.to_string(),
+    }
+}
+
 impl fmt::Display for KernelFeatures {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (name, availability) in self.entries() {
-            write!(f, "{name:<14} {availability}")?;
+            write!(f, "{name:<14} {}", describe(name, availability))?;
             if name == "landlock" && availability.is_available() {
                 write!(f, " (ABI {})", self.landlock_abi)?;
             }
@@ -1216,6 +1226,18 @@ mod tests {
         assert!(lines[12].contains("killed by signal 31"), "{}", lines[12]);
         assert_eq!(lines[13], "vdso-write     yes");
         assert_eq!(lines[14], "under-filter   no");
+    }
+
+    #[test]
+    fn report_says_a_refused_vdso_write_is_refused() {
+        let mut f = KernelFeatures::all();
+        f.vdso_write = Missing;
+        let text = f.to_string();
+        assert!(
+            text.lines()
+                .any(|l| l == "vdso-write     no (refused by this kernel)"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -495,7 +495,10 @@ fn check() -> Result<u8, Fatal> {
     println!("seccomp and the supervisor:");
     for (name, avail) in f.entries() {
         if name != "landlock" {
-            println!("  {name}: {avail}");
+            println!(
+                "  {name}: {}",
+                sandlock_sys::features::describe(name, avail)
+            );
         }
     }
     println!();
