@@ -420,29 +420,27 @@ if [ -n "$selftest" ]; then
 fi
 echo "KM_UNAME $(uname -r)"
 @SANDLOCK@ check 2>&1 | sed 's/^/KM_CHECK /'
+# Runs a command as $user ("root" or "nobody"), with a HOME of its own.
+as_user() {
+    if [ "$user" = root ]; then
+        env HOME=/root "$@"
+    else
+        @SETPRIV@ --reuid=65534 --regid=65534 --clear-groups -- env HOME=/tmp "$@"
+    fi
+}
 for user in $(echo "$users" | tr , ' '); do
     if [ -f /km/exec ]; then
         echo "KM_EXEC $user"
         cd /tmp
-        if [ "$user" = root ]; then
-            env HOME=/root SANDLOCK=@SANDLOCK@ sh /km/exec </dev/null
-        else
-            @SETPRIV@ --reuid=65534 --regid=65534 --clear-groups -- \
-                env HOME=/tmp SANDLOCK=@SANDLOCK@ sh /km/exec </dev/null
-        fi
+        as_user SANDLOCK=@SANDLOCK@ sh /km/exec </dev/null
         echo "KM_RC $?"
         continue
     fi
     while read -r name dir exe; do
         echo "KM_BIN $user $name"
         cd "$dir"
-        if [ "$user" = root ]; then
-            timeout -k 10 900 \
-                env HOME=/root SANDLOCK_TEST_REQUIRE="$require" "$exe" --show-output </dev/null
-        else
-            timeout -k 10 900 @SETPRIV@ --reuid=65534 --regid=65534 --clear-groups -- \
-                env HOME=/tmp SANDLOCK_TEST_REQUIRE="$require" "$exe" --show-output </dev/null
-        fi
+        as_user SANDLOCK_TEST_REQUIRE="$require" \
+            timeout -k 10 900 "$exe" --show-output </dev/null
         rc=$?
         [ $rc = 124 ] && echo KM_TIMEOUT
         echo "KM_RC $rc"
