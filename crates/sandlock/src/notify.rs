@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use sandlock_notif::HandlerTable;
 use sandlock_sys::Arch;
@@ -226,6 +227,9 @@ pub(crate) struct Instance {
     pub(crate) report: Arc<Mutex<RuntimeReport>>,
     /// Set when the sandbox is over: background work of the features stops.
     pub(crate) done: Arc<AtomicBool>,
+    /// Taken just before the init was forked: what the sandbox did before a feature's
+    /// background work started still happened after this.
+    pub(crate) spawned_at: Instant,
 }
 
 impl fmt::Debug for Instance {

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sandlock_sys::pidfd::{PidFd, WaitStatus};
 use sandlock_sys::signal;
@@ -355,6 +355,7 @@ impl Sandbox {
             cpu_affinity: limits.cpu_cores.as_deref(),
             listener_optional: true,
         };
+        let spawned_at = Instant::now();
         let mut spawned = spawn_supervised(&setup, self.prepared.scoped_kill)?;
         drop(theirs);
         let mut served = false;
@@ -379,6 +380,7 @@ impl Sandbox {
                 agent: agent.clone(),
                 report: Arc::new(Mutex::new(RuntimeReport::default())),
                 done: Arc::new(AtomicBool::new(false)),
+                spawned_at,
             };
             if let Some(listener) = spawned.listener.take() {
                 let plan = self.plan.clone();

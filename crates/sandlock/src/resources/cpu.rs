@@ -103,10 +103,12 @@ impl Bucket {
         }
     }
 
-    /// Adds what `wall` earns, takes `used` nanoseconds; returns whether the tree may run.
+    /// Adds what `wall` earns, takes `used` nanoseconds used within it; returns whether the
+    /// tree may run. The cap applies after both: what an interval earns pays for what was
+    /// used in it, however long it was (the first one spans the sandbox's start-up).
     pub(crate) fn update(&mut self, wall: Duration, used_ns: u64) -> bool {
         let earned = wall.as_nanos() as i128 * i128::from(self.percent) / 100;
-        self.tokens = (self.tokens + earned).min(self.capacity) - i128::from(used_ns);
+        self.tokens = (self.tokens + earned - i128::from(used_ns)).min(self.capacity);
         self.tokens >= 0
     }
 }
@@ -158,7 +160,10 @@ pub(crate) fn throttle(inst: &Instance, percent: u32) {
     let mut meter = Meter::default();
     let mut bucket = Bucket::new(percent);
     let mut stopped = Stopped::default();
-    let mut last = Instant::now();
+    // The first reading counts all the CPU time of the tree since it was spawned, so the
+    // time since then earns: on a slow or loaded machine the thread starts late, and a
+    // `true` under `--cpu 100` was seen to "exceed" its share in the gap.
+    let mut last = inst.spawned_at;
     let mut fired = false;
     loop {
         let (mut stats, init) = read_tree(inst.init_pid);
@@ -228,5 +233,14 @@ mod tests {
             running = b.update(tick, used);
         }
         assert!((180..=220).contains(&ran), "ran {ran} of 1000 ticks");
+    }
+
+    #[test]
+    fn a_late_first_reading_is_paid_by_its_own_interval() {
+        // 150 ms of CPU in the 160 ms before the first reading: under 100 %, not under 50 %.
+        let mut b = Bucket::new(100);
+        assert!(b.update(Duration::from_millis(160), 150_000_000));
+        let mut b = Bucket::new(50);
+        assert!(!b.update(Duration::from_millis(160), 150_000_000));
     }
 }
