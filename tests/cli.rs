@@ -51,15 +51,15 @@ fn process_with_marker(marker: &str) -> bool {
     })
 }
 
-/// Whether a process runs the setsid grandchild of [`setsid_script`]: its command line is
-/// exactly `sh -c <marker>`, or `<marker>` once the shell has exec'd the command (dash does
-/// for the last command).
+/// Whether the setsid grandchild of [`setsid_script`] runs its command: a process whose
+/// command line is exactly `<marker>`. Dash execs the last command of `sh -c`, busybox's ash
+/// forks it; either way the tree is complete once this process exists, and its shell forks
+/// nothing more (a shell seen before its fork could start a process after a cleanup).
 fn grandchild_alive(marker: &str) -> bool {
-    let wanted = [format!("sh -c {marker}"), marker.to_owned()];
     std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
         std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
             let line = String::from_utf8_lossy(&c).replace('\0', " ");
-            wanted.iter().any(|w| line.trim_end() == w)
+            line.trim_end() == marker
         })
     })
 }
@@ -89,13 +89,16 @@ fn setsid_grandchild_outlives_its_parent_without_sandlock(script: &str, marker: 
     bare.kill().unwrap();
     bare.wait().unwrap();
     assert!(grandchild_alive(marker), "without sandlock it survives");
+    // Every process of the bare run must be gone before the sandboxed run, which looks for
+    // the same marker.
     let killed = std::process::Command::new("pkill")
-        .args(["-f", marker])
+        .args(["-KILL", "-f", marker])
         .status();
     assert!(
         killed.is_ok_and(|s| s.success()),
         "pkill cleans up the bare run"
     );
+    assert!(gone(marker), "the bare run is cleaned up");
 }
 
 /// Waits up to 5 s for no process to carry `marker` any more.
