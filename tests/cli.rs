@@ -52,9 +52,10 @@ fn process_with_marker(marker: &str) -> bool {
 }
 
 /// Whether the setsid grandchild of [`setsid_script`] runs its command: a process whose
-/// command line is exactly `<marker>`. Dash execs the last command of `sh -c`, busybox's ash
-/// forks it; either way the tree is complete once this process exists, and its shell forks
-/// nothing more (a shell seen before its fork could start a process after a cleanup).
+/// command line is exactly `<marker>`. Its shell may exec the command or fork it (dash in
+/// the matrix's guests forks it); either way the tree is complete once this process exists,
+/// and the shell forks nothing more (a shell seen before its fork could start a process after
+/// a cleanup).
 fn grandchild_alive(marker: &str) -> bool {
     std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
         std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
