@@ -1212,7 +1212,7 @@ fn run_host(build: &Build, users: &[&str], fake: Option<&str>) -> Result<Row, St
                 out.status.success(),
                 &lacks_for(user, lacks),
             );
-            log.push_str(&format!("==== {} ====\n{text}\n", t.name));
+            let _ = writeln!(log, "==== {} ====\n{text}", t.name);
         }
         std::fs::write(&log_path, log).map_err(|e| format!("{}: {e}", log_path.display()))?;
         if r.failed > 0 {

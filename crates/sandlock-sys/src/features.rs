@@ -530,8 +530,6 @@ impl Availability {
     }
 }
 
-/// One line per feature: `name  yes` or `name  no (reason)`, then whether the probe ran under a
-/// seccomp filter. This is what `sandlock check` prints.
 /// How `availability` of the feature `name` (as [`KernelFeatures::entries`] names it) reads in
 /// a report: [`Availability`]'s own text, except where the feature has a more exact one.
 pub fn describe(name: &str, availability: Availability) -> String {
@@ -542,6 +540,8 @@ pub fn describe(name: &str, availability: Availability) -> String {
     }
 }
 
+/// One line per feature: `name  yes` or `name  no (reason)`, then whether the probe ran under a
+/// seccomp filter. This is what `sandlock check` prints.
 impl fmt::Display for KernelFeatures {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (name, availability) in self.entries() {
